@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+const usage = `Usage:
+  berth [serve] [--addr :8080] [--data ./data]
+  berth user add --username NAME --role admin|operator|viewer --password-stdin
+  berth token create --username NAME --name LABEL
+  berth healthcheck [--addr :8080]
+
+Environment: BERTH_ADDR, BERTH_DATA, BERTH_MASTER_KEY_FILE, BERTH_PUBLIC_URL,
+BERTH_TRUSTED_PROXIES, DOCKER_HOST.`
+
+// run dispatches to a subcommand; `berth` alone serves.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stderr)
+	case "user":
+		if len(args) == 0 || args[0] != "add" {
+			return fmt.Errorf("unknown user command\n%s", usage)
+		}
+		return userAdd(ctx, args[1:], getenv, stdin, stdout)
+	case "token":
+		if len(args) == 0 || args[0] != "create" {
+			return fmt.Errorf("unknown token command\n%s", usage)
+		}
+		return tokenCreate(ctx, args[1:], getenv, stdout)
+	case "healthcheck":
+		return healthcheck(ctx, args, getenv, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+}
+
+// config is every runtime setting, parsed once from flags and environment.
+type config struct {
+	Addr           string
+	DataDir        string
+	MasterKeyFile  string
+	PublicURL      string
+	TrustedProxies []string
+}
+
+// commonFlags registers the settings every subcommand that opens the store shares.
+func commonFlags(fs *flag.FlagSet, cfg *config, getenv func(string) string) {
+	fs.StringVar(&cfg.Addr, "addr", envOr(getenv, "BERTH_ADDR", ":8080"), "listen address (BERTH_ADDR)")
+	fs.StringVar(&cfg.DataDir, "data", envOr(getenv, "BERTH_DATA", "./data"), "data directory, created if missing (BERTH_DATA)")
+	cfg.MasterKeyFile = getenv("BERTH_MASTER_KEY_FILE")
+	cfg.PublicURL = strings.TrimRight(getenv("BERTH_PUBLIC_URL"), "/")
+	for _, p := range strings.Split(getenv("BERTH_TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			cfg.TrustedProxies = append(cfg.TrustedProxies, p)
+		}
+	}
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,74 @@
+package handlers
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/berthhq/berth/store"
+	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/views"
+	"github.com/labstack/echo/v4"
+)
+
+// dashboardModel asks the engine for its current state.
+func (h *Handlers) dashboardModel(c echo.Context) views.Dashboard {
+	st := h.engine.Refresh(c.Request().Context())
+	u := currentUser(c)
+	return views.Dashboard{
+		Reachable: st.Reachable, Error: st.Error, EngineVersion: st.EngineVersion, APIVersion: st.APIVersion,
+		SwarmState: st.SwarmState, IsManager: st.IsManager, NodeName: st.NodeName, NodeAddr: st.NodeAddr,
+		Nodes: st.Nodes, Managers: st.Managers, Services: st.Services, Tasks: st.Tasks, RunningTasks: st.RunningTasks,
+		HasNetwork: st.HasNetwork, CanInitialize: u != nil && u.Role == store.RoleAdmin,
+		Init: views.InitForm{AdvertiseAddr: swarm.SuggestAdvertiseAddr()},
+	}
+}
+
+// Dashboard is the home page: the engine and swarm at a glance.
+func (h *Handlers) Dashboard(c echo.Context) error {
+	d := h.dashboardModel(c)
+	p := h.page(c, "Dashboard", "dashboard")
+	return h.render(c, http.StatusOK, p, views.DashboardPage(p, d))
+}
+
+// DashboardStatus is the dashboard's self-refreshing part.
+func (h *Handlers) DashboardStatus(c echo.Context) error {
+	return fragment(c, http.StatusOK, views.DashboardStatus(h.dashboardModel(c)))
+}
+
+// EngineBanner is the layout's banner, polled so it clears when the engine returns.
+func (h *Handlers) EngineBanner(c echo.Context) error {
+	st := h.engine.Cached()
+	return fragment(c, http.StatusOK, views.EngineBannerView(views.EngineBanner{Reachable: st.Reachable, Error: st.Error}))
+}
+
+// InitializeEnvironment turns the engine into a swarm manager with Berth's encrypted overlay network.
+func (h *Handlers) InitializeEnvironment(c echo.Context) error {
+	addr := strings.TrimSpace(c.FormValue("advertise_addr"))
+	var form views.InitForm
+	form.AdvertiseAddr = addr
+	form.Errors.Add("advertise_addr", swarm.ValidateAdvertiseAddr(addr))
+	status := http.StatusOK
+	if !form.Errors.Any() {
+		if err := h.engine.Initialize(c.Request().Context(), addr); err != nil {
+			form.Errors.Add("form", err.Error())
+			h.audit(c, "environment.initialize", "swarm", "failed: "+err.Error(), "advertise address "+addr)
+		} else {
+			h.audit(c, "environment.initialize", "swarm", "ok", "advertise address "+addr+"; network "+swarm.DefaultNetwork)
+		}
+	}
+	if form.Errors.Any() {
+		status = http.StatusUnprocessableEntity
+	}
+	if !isHTMX(c) && status == http.StatusOK {
+		return c.Redirect(http.StatusSeeOther, "/")
+	}
+	d := h.dashboardModel(c)
+	if form.Errors.Any() {
+		d.Init = form
+	}
+	if isHTMX(c) {
+		return fragment(c, status, views.DashboardStatus(d))
+	}
+	p := h.page(c, "Dashboard", "dashboard")
+	return h.render(c, status, p, views.DashboardPage(p, d))
+}

@@ -1,0 +1,50 @@
+// Package handlers is Berth's HTTP surface: pages, fragments and the JSON API,
+// all listed in routes.go with the least role each needs.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/berthhq/berth/store"
+	"github.com/berthhq/berth/swarm"
+)
+
+// Engine is what the handlers need from the Docker engine.
+type Engine interface {
+	Cached() swarm.Status
+	Refresh(ctx context.Context) swarm.Status
+	Initialize(ctx context.Context, advertiseAddr string) error
+}
+
+// Config holds the HTTP-level settings the handlers need.
+type Config struct {
+	// SecureCookies marks the session cookie Secure (Berth is served over HTTPS).
+	SecureCookies bool
+	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed for client addresses.
+	TrustedProxies []string
+}
+
+// Handlers holds every dependency the routes use.
+type Handlers struct {
+	store    *store.Store
+	engine   Engine
+	sessions *scs.SessionManager
+	log      *slog.Logger
+	limiter  *loginLimiter
+	cfg      Config
+}
+
+// New builds the handlers; sessions are kept in the store's database.
+func New(st *store.Store, engine Engine, sessions *scs.SessionManager, log *slog.Logger, cfg Config) *Handlers {
+	return &Handlers{
+		store:    st,
+		engine:   engine,
+		sessions: sessions,
+		log:      log,
+		limiter:  newLoginLimiter(time.Now),
+		cfg:      cfg,
+	}
+}

@@ -1,0 +1,213 @@
+package handlers
+
+import (
+	"context"
+	"encoding/base32"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/berthhq/berth/store"
+	"github.com/berthhq/berth/store/seal"
+	"github.com/berthhq/berth/swarm"
+	"github.com/labstack/echo/v4"
+)
+
+// unreachableEngine is a DOCKER_HOST where no engine listens, for tests that need none.
+const unreachableEngine = "unix:///nonexistent/berth-test.sock"
+
+// testServer is the real router over a real SQLite file and a real Docker client.
+type testServer struct {
+	t       *testing.T
+	URL     string
+	Store   *store.Store
+	Engine  *swarm.Engine
+	Data    string
+	Log     *syncBuffer
+	handler *Handlers
+	srv     *httptest.Server
+}
+
+// startServer serves Berth from dataDir (reused across restarts) against the engine at dockerHost.
+func startServer(t *testing.T, dataDir, dockerHost string) *testServer {
+	t.Helper()
+	ctx := context.Background()
+	key, _, err := seal.LoadKeyFile(filepath.Join(dataDir, "master.key"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := seal.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, filepath.Join(dataDir, "berth.db"), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logBuf := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logBuf, nil))
+	eng, err := swarm.Connect(func(k string) string {
+		if k == "DOCKER_HOST" {
+			return dockerHost
+		}
+		return ""
+	}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng.Refresh(ctx)
+	h := New(st, eng, NewSessionManager(st, false), log, Config{})
+	e := echo.New()
+	h.Register(e)
+	ts := &testServer{t: t, Store: st, Engine: eng, Data: dataDir, Log: logBuf, handler: h, srv: httptest.NewServer(e)}
+	ts.URL = ts.srv.URL
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// newServer starts a server on a fresh data directory.
+func newServer(t *testing.T, dockerHost string) *testServer {
+	return startServer(t, t.TempDir(), dockerHost)
+}
+
+// Close stops the server and closes its database (safe to call twice).
+func (ts *testServer) Close() {
+	if ts.srv == nil {
+		return
+	}
+	ts.srv.Close()
+	ts.Engine.Close()
+	ts.Store.Close()
+	ts.srv = nil
+}
+
+// addUser creates a user directly in the store.
+func (ts *testServer) addUser(name string, role store.Role) store.User {
+	ts.t.Helper()
+	u, err := ts.Store.CreateUser(context.Background(), name, testPassword, role)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return u
+}
+
+// testPassword is every test user's password.
+const testPassword = "correct horse battery"
+
+// client is one visitor with its own cookies, as a browser would be.
+type client struct {
+	t    *testing.T
+	base string
+	http *http.Client
+	csrf string
+}
+
+func (ts *testServer) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: ts.t, base: ts.URL, http: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// page is an answer with its body read.
+type page struct {
+	Status   int
+	Body     string
+	Header   http.Header
+	Location string
+}
+
+var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+func (c *client) do(req *http.Request) page {
+	c.t.Helper()
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if m := csrfField.FindSubmatch(body); m != nil {
+		c.csrf = string(m[1])
+	}
+	return page{Status: res.StatusCode, Body: string(body), Header: res.Header, Location: res.Header.Get("Location")}
+}
+
+// get fetches a path.
+func (c *client) get(path string) page {
+	req, _ := http.NewRequest(http.MethodGet, c.base+path, nil)
+	return c.do(req)
+}
+
+// post submits a form with the CSRF token of the last page seen.
+func (c *client) post(path string, form url.Values) page {
+	if form == nil {
+		form = url.Values{}
+	}
+	if form.Get("_csrf") == "" {
+		form.Set("_csrf", c.csrf)
+	}
+	return c.postRaw(path, form)
+}
+
+// postRaw submits a form exactly as given.
+func (c *client) postRaw(path string, form url.Values) page {
+	req, _ := http.NewRequest(http.MethodPost, c.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.do(req)
+}
+
+// login signs in through the form and fails the test unless it succeeds.
+func (c *client) login(username, password, otp string) {
+	c.t.Helper()
+	if p := c.tryLogin(username, password, otp); p.Status != http.StatusSeeOther {
+		c.t.Fatalf("login %s: status %d\n%s", username, p.Status, p.Body)
+	}
+}
+
+// tryLogin loads the login page (for its CSRF token) and posts the form.
+func (c *client) tryLogin(username, password, otp string) page {
+	c.get("/login")
+	return c.post("/login", url.Values{"username": {username}, "password": {password}, "otp": {otp}})
+}
+
+// signedIn reports whether the client's session reaches the dashboard.
+func (c *client) signedIn() bool {
+	p := c.get("/account")
+	return p.Status == http.StatusOK
+}
+
+// syncBuffer collects the server's log so tests can search it while it writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// totpDecode reads the base32 key an enrolment page shows.
+func totpDecode(s string) ([]byte, error) {
+	return base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s)
+}

@@ -1,0 +1,97 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/berthhq/berth/store"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+// Route is one entry of the route table: who may call it and how.
+type Route struct {
+	Method string
+	Path   string
+	// MinRole is the least role allowed; "" means anyone, signed in or not.
+	MinRole store.Role
+	// API routes take a bearer token and never a session cookie.
+	API bool
+	// Before2FA routes stay open to a user who must still enrol in two-factor.
+	Before2FA bool
+	handle    echo.HandlerFunc
+}
+
+// Routes lists every route Berth serves, in one place.
+func (h *Handlers) Routes() []Route {
+	const (
+		anyone   = store.Role("")
+		viewer   = store.RoleViewer
+		operator = store.RoleOperator
+		admin    = store.RoleAdmin
+	)
+	_ = operator // operators gain routes with the Docker features
+	ui := func(method, path string, min store.Role, fn echo.HandlerFunc) Route {
+		return Route{Method: method, Path: path, MinRole: min, handle: fn}
+	}
+	api := func(method, path string, min store.Role, fn echo.HandlerFunc) Route {
+		return Route{Method: method, Path: path, MinRole: min, API: true, handle: fn}
+	}
+	early := func(r Route) Route { r.Before2FA = true; return r }
+	return []Route{
+		ui(http.MethodGet, "/healthz", anyone, h.Healthz),
+		ui(http.MethodGet, "/login", anyone, h.LoginPage),
+		ui(http.MethodPost, "/login", anyone, h.Login),
+		early(ui(http.MethodPost, "/logout", viewer, h.Logout)),
+		ui(http.MethodGet, "/setup", anyone, h.SetupPage),
+		ui(http.MethodPost, "/setup", anyone, h.Setup),
+
+		ui(http.MethodGet, "/", viewer, h.Dashboard),
+		ui(http.MethodGet, "/dashboard/status", viewer, h.DashboardStatus),
+		early(ui(http.MethodGet, "/engine/banner", viewer, h.EngineBanner)),
+		ui(http.MethodPost, "/environment/initialize", admin, h.InitializeEnvironment),
+
+		ui(http.MethodGet, "/account", viewer, h.AccountPage),
+		ui(http.MethodPost, "/account/password", viewer, h.ChangePassword),
+		ui(http.MethodPost, "/account/tokens", viewer, h.CreateToken),
+		ui(http.MethodPost, "/account/tokens/:id/revoke", viewer, h.RevokeToken),
+		early(ui(http.MethodGet, "/account/2fa", viewer, h.Enrol2FAPage)),
+		early(ui(http.MethodGet, "/account/2fa/qr.png", viewer, h.Enrol2FAQR)),
+		early(ui(http.MethodPost, "/account/2fa", viewer, h.Confirm2FA)),
+		ui(http.MethodPost, "/account/2fa/disable", viewer, h.Disable2FA),
+
+		ui(http.MethodGet, "/team", admin, h.TeamPage),
+		ui(http.MethodPost, "/team", admin, h.AddUser),
+		ui(http.MethodPost, "/team/:id/role", admin, h.ChangeRole),
+		ui(http.MethodPost, "/team/:id/disabled", admin, h.SetDisabled),
+		ui(http.MethodPost, "/team/:id/password", admin, h.ResetPassword),
+
+		ui(http.MethodGet, "/settings", admin, h.SettingsPage),
+		ui(http.MethodPost, "/settings", admin, h.SaveSettings),
+
+		ui(http.MethodGet, "/audit", viewer, h.AuditPage),
+		ui(http.MethodGet, "/audit.csv", viewer, h.AuditCSV),
+
+		api(http.MethodGet, "/api/v1/me", viewer, h.APIMe),
+	}
+}
+
+// Register installs the middleware and every route on e.
+func (h *Handlers) Register(e *echo.Echo) {
+	e.HTTPErrorHandler = h.handleError
+	e.IPExtractor = ipExtractor(h.cfg.TrustedProxies)
+	e.Use(h.requestLog, middleware.Recover(), securityHeaders)
+	e.GET("/static/*", staticFiles())
+	uiChain := []echo.MiddlewareFunc{echo.WrapMiddleware(h.sessions.LoadAndSave), h.loadUser, h.checkCSRF}
+	for _, r := range h.Routes() {
+		var mw []echo.MiddlewareFunc
+		if r.API {
+			mw = []echo.MiddlewareFunc{h.apiAuth, requireRole(r.MinRole)}
+		} else {
+			mw = append(append(mw, uiChain...), requireRole(r.MinRole))
+			if r.MinRole != "" && !r.Before2FA {
+				mw = append(mw, h.enforce2FA)
+			}
+		}
+		e.Add(r.Method, r.Path, r.handle, mw...)
+	}
+}

@@ -1,0 +1,191 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/berthhq/berth/store"
+)
+
+// concretePath fills a route's parameters with an id no record has.
+func concretePath(path string) string {
+	parts := strings.Split(path, "/")
+	for i, p := range parts {
+		if strings.HasPrefix(p, ":") {
+			parts[i] = "999999"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// roleDenied is how a refusal by role reads, as opposed to other 403s (a bad setup link).
+const roleDenied = "cannot do this; it needs"
+
+func TestEveryStateChangingRouteRequiresCSRFToken(t *testing.T) {
+	ts := newServer(t, unreachableEngine)
+	ts.addUser("admin1", store.RoleAdmin)
+	c := ts.client()
+	c.login("admin1", testPassword, "")
+	checked := 0
+	for _, r := range ts.handler.Routes() {
+		if r.Method == http.MethodGet {
+			continue
+		}
+		path := concretePath(r.Path)
+		checked++
+		if r.API {
+			// The API ignores cookies: a signed-in browser cannot be ridden into it.
+			req, _ := http.NewRequest(r.Method, ts.URL+path, strings.NewReader("{}"))
+			req.Header.Set("Content-Type", "application/json")
+			if p := c.do(req); p.Status != http.StatusUnauthorized {
+				t.Errorf("%s %s with only a session cookie: status %d, want 401", r.Method, r.Path, p.Status)
+			}
+			continue
+		}
+		for name, form := range map[string]url.Values{
+			"no token":    {},
+			"wrong token": {"_csrf": {"not-the-token"}},
+		} {
+			req, _ := http.NewRequest(r.Method, ts.URL+path, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			p := c.do(req)
+			if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "form has expired") {
+				t.Errorf("%s %s with %s: status %d, want 403 naming the expired form", r.Method, r.Path, name, p.Status)
+			}
+		}
+		// The right token from another origin is refused too.
+		c.get("/account")
+		req, _ := http.NewRequest(r.Method, ts.URL+path, strings.NewReader(url.Values{"_csrf": {c.csrf}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "https://evil.example")
+		if p := c.do(req); p.Status != http.StatusForbidden {
+			t.Errorf("%s %s from another origin: status %d, want 403", r.Method, r.Path, p.Status)
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("only %d state-changing routes walked", checked)
+	}
+	if !c.signedIn() {
+		t.Error("the refused requests changed the session")
+	}
+}
+
+// roleModel is the role model written down independently of the route table:
+// "" is anyone, then the least role that may use the route. A new route fails
+// the test below until it is added here.
+var roleModel = map[string]store.Role{
+	"GET /healthz":                    "",
+	"GET /login":                      "",
+	"POST /login":                     "",
+	"POST /logout":                    store.RoleViewer,
+	"GET /setup":                      "",
+	"POST /setup":                     "",
+	"GET /":                           store.RoleViewer,
+	"GET /dashboard/status":           store.RoleViewer,
+	"GET /engine/banner":              store.RoleViewer,
+	"POST /environment/initialize":    store.RoleAdmin,
+	"GET /account":                    store.RoleViewer,
+	"POST /account/password":          store.RoleViewer,
+	"POST /account/tokens":            store.RoleViewer,
+	"POST /account/tokens/:id/revoke": store.RoleViewer,
+	"GET /account/2fa":                store.RoleViewer,
+	"GET /account/2fa/qr.png":         store.RoleViewer,
+	"POST /account/2fa":               store.RoleViewer,
+	"POST /account/2fa/disable":       store.RoleViewer,
+	"GET /team":                       store.RoleAdmin,
+	"POST /team":                      store.RoleAdmin,
+	"POST /team/:id/role":             store.RoleAdmin,
+	"POST /team/:id/disabled":         store.RoleAdmin,
+	"POST /team/:id/password":         store.RoleAdmin,
+	"GET /settings":                   store.RoleAdmin,
+	"POST /settings":                  store.RoleAdmin,
+	"GET /audit":                      store.RoleViewer,
+	"GET /audit.csv":                  store.RoleViewer,
+	"GET /api/v1/me":                  store.RoleViewer,
+}
+
+func TestEveryRouteAnswersEachRoleAsTheRoleModelSays(t *testing.T) {
+	ts := newServer(t, unreachableEngine)
+	ctx := context.Background()
+	users := map[store.Role]string{}
+	tokens := map[store.Role]string{}
+	for _, role := range store.Roles {
+		name := "u-" + string(role)
+		u := ts.addUser(name, role)
+		users[role] = name
+		tok, _, err := ts.Store.CreateAPIToken(ctx, u.ID, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[role] = tok
+	}
+	clients := map[store.Role]*client{}
+	for _, role := range store.Roles {
+		clients[role] = ts.client()
+		clients[role].login(users[role], testPassword, "")
+	}
+	clients[""] = ts.client()
+	clients[""].get("/login") // an anonymous visitor with a CSRF token, so only the role decides
+
+	seen := map[string]bool{}
+	for _, r := range ts.handler.Routes() {
+		key := r.Method + " " + r.Path
+		seen[key] = true
+		want, listed := roleModel[key]
+		if !listed {
+			t.Errorf("%s is not in the role model of this test: add it with its least role", key)
+			continue
+		}
+		if r.MinRole != want {
+			t.Errorf("%s is registered for %q, the role model says %q", key, r.MinRole, want)
+		}
+		for _, role := range []store.Role{"", store.RoleViewer, store.RoleOperator, store.RoleAdmin} {
+			c := clients[role]
+			if r.Path == "/logout" {
+				// Signing out ends the session: use a throwaway one.
+				c = ts.client()
+				if role != "" {
+					c.login(users[role], testPassword, "")
+				} else {
+					c.get("/login")
+				}
+			}
+			path := concretePath(r.Path)
+			var p page
+			switch {
+			case r.API:
+				req, _ := http.NewRequest(r.Method, ts.URL+path, nil)
+				if role != "" {
+					req.Header.Set("Authorization", "Bearer "+tokens[role])
+				}
+				p = c.do(req)
+			case r.Method == http.MethodGet:
+				p = c.get(path)
+			default:
+				p = c.post(path, nil)
+			}
+			allowed := want == "" || (role != "" && role.Rank() >= want.Rank())
+			name := r.Method + " " + r.Path + " as " + string(role)
+			if role == "" {
+				name += "anonymous"
+			}
+			sentToLogin := p.Status == http.StatusUnauthorized || strings.HasPrefix(p.Location, "/login")
+			switch {
+			case allowed && (sentToLogin || strings.Contains(p.Body, roleDenied)):
+				t.Errorf("%s: refused (status %d), but the role model allows it", name, p.Status)
+			case !allowed && role == "" && !sentToLogin:
+				t.Errorf("%s: status %d, want 401 or a redirect to sign in", name, p.Status)
+			case !allowed && role != "" && (p.Status != http.StatusForbidden || !strings.Contains(p.Body, roleDenied)):
+				t.Errorf("%s: status %d, want 403 naming the role", name, p.Status)
+			}
+		}
+	}
+	for key := range roleModel {
+		if !seen[key] {
+			t.Errorf("the role model lists %s, which no longer exists", key)
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order, each in its own transaction; never edit a published one.
+var migrations = []string{
+	// 1: accounts, sessions, tokens, audit, settings.
+	`CREATE TABLE users (
+		id INTEGER PRIMARY KEY,
+		username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+		password_hash TEXT NOT NULL,
+		role TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'viewer')),
+		disabled INTEGER NOT NULL DEFAULT 0,
+		session_epoch INTEGER NOT NULL DEFAULT 1,
+		totp_secret BLOB,
+		totp_pending BLOB,
+		totp_last_step INTEGER NOT NULL DEFAULT 0,
+		created_at TEXT NOT NULL,
+		updated_at TEXT NOT NULL
+	);
+	CREATE TABLE recovery_codes (
+		id INTEGER PRIMARY KEY,
+		user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+		code_hash TEXT NOT NULL,
+		used_at TEXT
+	);
+	CREATE INDEX recovery_codes_user ON recovery_codes(user_id);
+	CREATE TABLE api_tokens (
+		id INTEGER PRIMARY KEY,
+		user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+		name TEXT NOT NULL,
+		token_hash TEXT NOT NULL UNIQUE,
+		prefix TEXT NOT NULL,
+		created_at TEXT NOT NULL,
+		last_used_at TEXT,
+		revoked_at TEXT
+	);
+	CREATE INDEX api_tokens_user ON api_tokens(user_id);
+	CREATE TABLE audit_log (
+		id INTEGER PRIMARY KEY,
+		at TEXT NOT NULL,
+		actor TEXT NOT NULL,
+		role TEXT NOT NULL,
+		source TEXT NOT NULL,
+		via TEXT NOT NULL,
+		action TEXT NOT NULL,
+		object TEXT NOT NULL,
+		outcome TEXT NOT NULL,
+		detail TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX audit_log_at ON audit_log(at);
+	CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+		BEGIN SELECT RAISE(ABORT, 'audit records cannot be changed'); END;
+	CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+		BEGIN SELECT RAISE(ABORT, 'audit records cannot be deleted'); END;
+	CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+	CREATE TABLE setup_tokens (
+		token_hash TEXT PRIMARY KEY,
+		created_at TEXT NOT NULL,
+		expires_at TEXT NOT NULL,
+		used_at TEXT
+	);
+	CREATE TABLE sessions (token TEXT PRIMARY KEY, data BLOB NOT NULL, expiry REAL NOT NULL);
+	CREATE INDEX sessions_expiry ON sessions(expiry);`,
+}
+
+// migrate applies the migrations the schema_version table does not record yet.
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_version: %w", err)
+	}
+	var current int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&current); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	for i := current; i < len(migrations); i++ {
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, i+1)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("apply migration %d: %w", i+1, err)
+		}
+	}
+	return nil
+}

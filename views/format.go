@@ -1,0 +1,22 @@
+package views
+
+import (
+	"fmt"
+	"strconv"
+)
+
+func int64String(n int64) string { return strconv.FormatInt(n, 10) }
+
+func recoveryLeftText(n int) string {
+	if n == 1 {
+		return "1 recovery code left."
+	}
+	return fmt.Sprintf("%d recovery codes left.", n)
+}
+
+func outcomeClass(outcome string) string {
+	if outcome == "ok" {
+		return "state-ok"
+	}
+	return "state-bad"
+}

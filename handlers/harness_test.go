@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/store/seal"
@@ -35,6 +36,8 @@ type testServer struct {
 	Log     *syncBuffer
 	handler *Handlers
 	srv     *httptest.Server
+	// stopWatch ends the engine status loop.
+	stopWatch context.CancelFunc
 }
 
 // startServer serves Berth from dataDir (reused across restarts) against the engine at dockerHost.
@@ -64,11 +67,12 @@ func startServer(t *testing.T, dataDir, dockerHost string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng.Refresh(ctx)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	go eng.Watch(watchCtx, 300*time.Millisecond) // as serve does, so the banner recovers by itself
 	h := New(st, eng, NewSessionManager(st, false), log, Config{})
 	e := echo.New()
 	h.Register(e)
-	ts := &testServer{t: t, Store: st, Engine: eng, Data: dataDir, Log: logBuf, handler: h, srv: httptest.NewServer(e)}
+	ts := &testServer{t: t, Store: st, Engine: eng, Data: dataDir, Log: logBuf, handler: h, srv: httptest.NewServer(e), stopWatch: stopWatch}
 	ts.URL = ts.srv.URL
 	t.Cleanup(ts.Close)
 	return ts
@@ -85,6 +89,7 @@ func (ts *testServer) Close() {
 		return
 	}
 	ts.srv.Close()
+	ts.stopWatch()
 	ts.Engine.Close()
 	ts.Store.Close()
 	ts.srv = nil

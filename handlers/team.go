@@ -153,4 +153,3 @@ func (h *Handlers) ResetPassword(c echo.Context) error {
 	h.audit(c, "user.password_reset", "user:"+u.Username, "ok", "sessions ended")
 	return h.redirectNotice(c, "/team", "New password set for "+u.Username+"; their sessions have ended.")
 }
-

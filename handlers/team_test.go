@@ -1,0 +1,137 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/berthhq/berth/store"
+)
+
+func TestTeamBadInputChangesNothing(t *testing.T) {
+	ts := newServer(t, unreachableEngine)
+	ts.addUser("admin1", store.RoleAdmin)
+	ts.addUser("taken", store.RoleViewer)
+	c := ts.client()
+	c.login("admin1", testPassword, "")
+	c.get("/team")
+	for _, tc := range []struct {
+		name           string
+		form           url.Values
+		field, message string
+	}{
+		{"empty username", url.Values{"username": {""}, "role": {"viewer"}, "password": {testPassword}}, "username", "Enter a username."},
+		{"over-long username", url.Values{"username": {strings.Repeat("a", 33)}, "role": {"viewer"}, "password": {testPassword}}, "username", "at most 32 characters"},
+		{"bad characters", url.Values{"username": {"Bad Name"}, "role": {"viewer"}, "password": {testPassword}}, "username", "lower-case letters"},
+		{"bad role", url.Values{"username": {"newbie"}, "role": {"root"}, "password": {testPassword}}, "role", "Choose viewer, operator or admin."},
+		{"duplicate", url.Values{"username": {"taken"}, "role": {"viewer"}, "password": {testPassword}}, "username", "already has this username"},
+		{"weak password", url.Values{"username": {"newbie"}, "role": {"viewer"}, "password": {"abc"}}, "password", "at least 12 characters"},
+	} {
+		before, _ := ts.Store.Users(context.Background())
+		p := c.post("/team", tc.form)
+		if p.Status != http.StatusUnprocessableEntity {
+			t.Errorf("%s: status %d, want 422", tc.name, p.Status)
+		}
+		// The message sits next to its field.
+		if !strings.Contains(p.Body, `id="`+tc.field+`-error">`) || !strings.Contains(p.Body, tc.message) {
+			t.Errorf("%s: no %q next to the %s field", tc.name, tc.message, tc.field)
+		}
+		after, _ := ts.Store.Users(context.Background())
+		if len(after) != len(before) {
+			t.Errorf("%s: a user was created", tc.name)
+		}
+	}
+	p := c.post("/team", url.Values{"username": {"newbie"}, "role": {"operator"}, "password": {testPassword}})
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("valid member: status %d", p.Status)
+	}
+	if page := c.get("/team"); !strings.Contains(page.Body, "Added newbie as operator.") || !strings.Contains(page.Body, `id="member-newbie"`) {
+		t.Error("the Team page does not show the new member and the notice")
+	}
+	newbie, _ := ts.Store.UserByName(context.Background(), "newbie")
+	if p := c.post("/team/"+itoa(newbie.ID)+"/role", url.Values{"role": {"superuser"}}); p.Status != http.StatusUnprocessableEntity {
+		t.Errorf("bad role change: status %d", p.Status)
+	}
+	c.post("/team/"+itoa(newbie.ID)+"/role", url.Values{"role": {"admin"}})
+	if u, _ := ts.Store.User(context.Background(), newbie.ID); u.Role != store.RoleAdmin {
+		t.Errorf("role after change: %s", u.Role)
+	}
+	self, _ := ts.Store.UserByName(context.Background(), "admin1")
+	if p := c.post("/team/"+itoa(self.ID)+"/disabled", url.Values{"disabled": {"true"}}); p.Status != http.StatusBadRequest {
+		t.Errorf("an admin disabling themself: status %d, want 400", p.Status)
+	}
+	recs, _ := ts.Store.AuditRecords(context.Background(), store.AuditFilter{Actor: "admin1", Action: "user."})
+	if len(recs) != 2 || recs[0].Action != "user.role" || recs[1].Action != "user.create" || recs[0].Source != "127.0.0.1" {
+		t.Errorf("audit of team changes: %+v", recs)
+	}
+}
+
+func TestAPITokensShownOnceAndOwnOnly(t *testing.T) {
+	ts := newServer(t, unreachableEngine)
+	alice := ts.addUser("alice", store.RoleOperator)
+	bob := ts.addUser("bob", store.RoleViewer)
+	_, bobTok, _ := ts.Store.CreateAPIToken(context.Background(), bob.ID, "bob-ci")
+	c := ts.client()
+	c.login("alice", testPassword, "")
+	c.get("/account")
+	if p := c.post("/account/tokens", url.Values{"name": {""}}); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, `id="name-error"`) {
+		t.Errorf("blank token name: status %d", p.Status)
+	}
+	p := c.post("/account/tokens", url.Values{"name": {"pipeline"}})
+	token := between(p.Body, `id="new-token">`, "<")
+	if !strings.HasPrefix(token, "berth_") {
+		t.Fatalf("new token not shown: %q", token)
+	}
+	if again := c.get("/account"); strings.Contains(again.Body, token) {
+		t.Error("the token is shown a second time")
+	}
+	api := func(tok string) page {
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+"/api/v1/me", nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		return c.do(req)
+	}
+	if me := api(token); me.Status != http.StatusOK || !strings.Contains(me.Body, `"username":"alice"`) || !strings.Contains(me.Body, `"role":"operator"`) {
+		t.Errorf("/api/v1/me: %d %s", me.Status, me.Body)
+	}
+	if bad := api("berth_wrong"); bad.Status != http.StatusUnauthorized || !strings.Contains(bad.Body, `"error":`) {
+		t.Errorf("wrong token: %d %s", bad.Status, bad.Body)
+	}
+	if none := api(""); none.Status != http.StatusUnauthorized || !strings.Contains(none.Body, `"error":`) {
+		t.Errorf("no token: %d %s", none.Status, none.Body)
+	}
+	// Alice cannot revoke Bob's token, and it keeps working.
+	c.get("/account")
+	if p := c.post("/account/tokens/"+itoa(bobTok.ID)+"/revoke", nil); p.Status != http.StatusNotFound {
+		t.Errorf("revoking another user's token: status %d, want 404", p.Status)
+	}
+	if _, _, err := ts.Store.UserByAPIToken(context.Background(), "x"); err == nil {
+		t.Fatal("lookup of a made-up token succeeded")
+	}
+	toks, _ := ts.Store.APITokens(context.Background(), bob.ID)
+	if len(toks) != 1 || !toks[0].RevokedAt.IsZero() {
+		t.Error("bob's token was revoked by alice")
+	}
+	mine, _ := ts.Store.APITokens(context.Background(), alice.ID)
+	c.get("/account")
+	c.post("/account/tokens/"+itoa(mine[0].ID)+"/revoke", nil)
+	if me := api(token); me.Status != http.StatusUnauthorized {
+		t.Errorf("revoked token still answers %d", me.Status)
+	}
+}
+
+// between returns the text after start up to the next end.
+func between(s, start, end string) string {
+	i := strings.Index(s, start)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(start):]
+	if j := strings.Index(s, end); j >= 0 {
+		return s[:j]
+	}
+	return s
+}

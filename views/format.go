@@ -20,3 +20,11 @@ func outcomeClass(outcome string) string {
 	}
 	return "state-bad"
 }
+
+// plural picks the singular form for exactly one.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -65,5 +65,5 @@ func FormatTime(t time.Time) string {
 }
 
 // htmxConfig turns off htmx's inline indicator styles (blocked by the CSP) and
-// swaps the 422 validation answers and the error fragments htmx would otherwise drop.
-const htmxConfig = `{"includeIndicatorStyles":false,"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"422","swap":true},{"code":"[45]..","swap":true,"error":true}]}`
+// swaps 4xx answers (re-rendered forms, error fragments) that htmx would otherwise drop.
+const htmxConfig = `{"includeIndicatorStyles":false,"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"4..","swap":true},{"code":"5..","swap":true,"error":true}]}`

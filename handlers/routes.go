@@ -64,6 +64,7 @@ func (h *Handlers) Routes() []Route {
 		ui(http.MethodPost, "/team/:id/role", admin, h.ChangeRole),
 		ui(http.MethodPost, "/team/:id/disabled", admin, h.SetDisabled),
 		ui(http.MethodPost, "/team/:id/password", admin, h.ResetPassword),
+		ui(http.MethodPost, "/team/:id/2fa/reset", admin, h.ResetTwoFactor),
 
 		ui(http.MethodGet, "/settings", admin, h.SettingsPage),
 		ui(http.MethodPost, "/settings", admin, h.SaveSettings),

@@ -153,3 +153,24 @@ func (h *Handlers) ResetPassword(c echo.Context) error {
 	h.audit(c, "user.password_reset", "user:"+u.Username, "ok", "sessions ended")
 	return h.redirectNotice(c, "/team", "New password set for "+u.Username+"; their sessions have ended.")
 }
+
+// ResetTwoFactor turns off a member's two-factor (a lost phone and lost recovery
+// codes) and ends their sessions; if it is required they enrol again at sign-in.
+func (h *Handlers) ResetTwoFactor(c echo.Context) error {
+	u, err := h.teamMember(c)
+	if err != nil {
+		return err
+	}
+	if !u.TOTPEnabled {
+		return h.redirectNotice(c, "/team", u.Username+" has no two-factor authentication to reset.")
+	}
+	ctx := c.Request().Context()
+	if err := h.store.DisableTOTP(ctx, u.ID); err != nil {
+		return err
+	}
+	if err := h.store.EndSessions(ctx, u.ID); err != nil {
+		return err
+	}
+	h.audit(c, "user.2fa_reset", "user:"+u.Username, "ok", "sessions ended")
+	return h.redirectNotice(c, "/team", "Two-factor authentication of "+u.Username+" was reset; their sessions have ended.")
+}

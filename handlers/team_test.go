@@ -135,3 +135,29 @@ func between(s, start, end string) string {
 	}
 	return s
 }
+
+func TestAdminResetsLostTwoFactor(t *testing.T) {
+	ts := newServer(t, unreachableEngine)
+	ts.addUser("admin1", store.RoleAdmin)
+	tom := ts.addUser("tom", store.RoleViewer)
+	tc := ts.client()
+	tc.login("tom", testPassword, "")
+	enrolTOTP(t, tc)
+	admin := ts.client()
+	admin.login("admin1", testPassword, "")
+	if p := admin.get("/team"); !strings.Contains(p.Body, "Reset two-factor") {
+		t.Fatal("the Team page offers no two-factor reset for tom")
+	}
+	if p := admin.post("/team/"+itoa(tom.ID)+"/2fa/reset", nil); p.Status != http.StatusSeeOther {
+		t.Fatalf("reset: status %d", p.Status)
+	}
+	if tc.signedIn() {
+		t.Error("tom's session survived the reset")
+	}
+	fresh := ts.client()
+	fresh.login("tom", testPassword, "") // no code needed any more
+	recs, _ := ts.Store.AuditRecords(context.Background(), store.AuditFilter{Action: "user.2fa_reset"})
+	if len(recs) != 1 || recs[0].Actor != "admin1" || recs[0].Object != "user:tom" {
+		t.Errorf("audit: %+v", recs)
+	}
+}

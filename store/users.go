@@ -230,14 +230,9 @@ func (s *Store) SetDisabled(ctx context.Context, id int64, disabled bool) error 
 	return s.updateUser(ctx, id, `disabled = ?, session_epoch = session_epoch + 1`, disabled)
 }
 
-// CountActiveAdmins counts admins who are not disabled.
-func (s *Store) CountActiveAdmins(ctx context.Context) (int, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0`).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("count admins: %w", err)
-	}
-	return n, nil
+// EndSessions signs the user out everywhere.
+func (s *Store) EndSessions(ctx context.Context, id int64) error {
+	return s.updateUser(ctx, id, `session_epoch = session_epoch + 1`)
 }
 
 func (s *Store) updateUser(ctx context.Context, id int64, set string, args ...any) error {

@@ -99,7 +99,7 @@ var roleModel = map[string]store.Role{
 	"POST /team":                      store.RoleAdmin,
 	"POST /team/:id/role":             store.RoleAdmin,
 	"POST /team/:id/disabled":         store.RoleAdmin,
-	"POST /team/:id/2fa/reset":          store.RoleAdmin,
+	"POST /team/:id/2fa/reset":        store.RoleAdmin,
 	"POST /team/:id/password":         store.RoleAdmin,
 	"GET /settings":                   store.RoleAdmin,
 	"POST /settings":                  store.RoleAdmin,

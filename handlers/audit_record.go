@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"context"
+
 	"github.com/berthhq/berth/store"
 	"github.com/labstack/echo/v4"
 )
@@ -20,12 +22,25 @@ func (h *Handlers) auditAs(c echo.Context, actor, role, action, object, outcome,
 	if via == "" {
 		via = "ui"
 	}
-	err := h.store.Audit(c.Request().Context(), store.AuditRecord{
+	h.writeAudit(c.Request().Context(), store.AuditRecord{
 		Actor: actor, Role: role, Source: c.RealIP(), Via: via,
 		Action: action, Object: object, Outcome: outcome, Detail: detail,
 	})
-	if err != nil {
-		// The change already happened; losing its record must at least be loud.
-		h.log.Error("audit record lost", "action", action, "object", object, "error", err)
+}
+
+// auditLater captures who is acting now, for a record written when background work ends.
+func (h *Handlers) auditLater(c echo.Context, action, object string) store.AuditRecord {
+	via, _ := c.Get(ctxVia).(string)
+	r := store.AuditRecord{Actor: "anonymous", Source: c.RealIP(), Via: via, Action: action, Object: object}
+	if u := currentUser(c); u != nil {
+		r.Actor, r.Role = u.Username, string(u.Role)
+	}
+	return r
+}
+
+// writeAudit appends a record; the change already happened, so losing its record must at least be loud.
+func (h *Handlers) writeAudit(ctx context.Context, r store.AuditRecord) {
+	if err := h.store.Audit(ctx, r); err != nil {
+		h.log.Error("audit record lost", "action", r.Action, "object", r.Object, "error", err)
 	}
 }

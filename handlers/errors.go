@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/berthhq/berth/store"
+	"github.com/berthhq/berth/swarm"
 	"github.com/berthhq/berth/views"
 	"github.com/labstack/echo/v4"
 )
@@ -27,8 +28,10 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 		} else {
 			msg = http.StatusText(status)
 		}
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, swarm.ErrNotFound):
 		status, msg = http.StatusNotFound, "That does not exist (any more)."
+	case errors.Is(err, swarm.ErrUnreachable):
+		status, msg = http.StatusServiceUnavailable, err.Error()
 	}
 	path := c.Request().URL.Path
 	if status >= 500 {

@@ -17,6 +17,19 @@ type Engine interface {
 	Cached() swarm.Status
 	Refresh(ctx context.Context) swarm.Status
 	Initialize(ctx context.Context, advertiseAddr string) error
+
+	RegistryLogin(ctx context.Context, c swarm.Credential) (string, error)
+	PullImage(ctx context.Context, ref string, c *swarm.Credential) error
+
+	Objects(ctx context.Context, kind swarm.Kind) ([]swarm.Object, error)
+	Object(ctx context.Context, kind swarm.Kind, name string) (swarm.Object, error)
+	CreateObject(ctx context.Context, kind swarm.Kind, name string, data []byte, labels map[string]string) (string, error)
+	RemoveObject(ctx context.Context, kind swarm.Kind, name string) (swarm.Object, error)
+	Rotate(ctx context.Context, kind swarm.Kind, oldName string, data []byte, progress func(swarm.Rotation)) (swarm.Rotation, error)
+
+	MappingStates(ctx context.Context, names []string) (map[string]swarm.MappingState, error)
+	CreateMappingVolume(ctx context.Context, name string) error
+	RemoveMappingVolume(ctx context.Context, name string) error
 }
 
 // Config holds the HTTP-level settings the handlers need.
@@ -34,6 +47,7 @@ type Handlers struct {
 	sessions *scs.SessionManager
 	log      *slog.Logger
 	limiter  *loginLimiter
+	jobs     *jobRegistry
 	cfg      Config
 }
 
@@ -45,6 +59,7 @@ func New(st *store.Store, engine Engine, sessions *scs.SessionManager, log *slog
 		sessions: sessions,
 		log:      log,
 		limiter:  newLoginLimiter(time.Now),
+		jobs:     newJobRegistry(),
 		cfg:      cfg,
 	}
 }

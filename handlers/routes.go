@@ -29,7 +29,6 @@ func (h *Handlers) Routes() []Route {
 		operator = store.RoleOperator
 		admin    = store.RoleAdmin
 	)
-	_ = operator // operators gain routes with the Docker features
 	ui := func(method, path string, min store.Role, fn echo.HandlerFunc) Route {
 		return Route{Method: method, Path: path, MinRole: min, handle: fn}
 	}
@@ -72,7 +71,50 @@ func (h *Handlers) Routes() []Route {
 		ui(http.MethodGet, "/audit", viewer, h.AuditPage),
 		ui(http.MethodGet, "/audit.csv", viewer, h.AuditCSV),
 
+		ui(http.MethodGet, "/registries", viewer, h.RegistriesPage),
+		ui(http.MethodPost, "/registries", operator, h.AddRegistry),
+		ui(http.MethodPost, "/registries/pull", operator, h.PullImage),
+		ui(http.MethodPost, "/registries/:id/password", operator, h.ReplaceRegistryPassword),
+		ui(http.MethodPost, "/registries/:id/test", operator, h.TestRegistry),
+		ui(http.MethodPost, "/registries/:id/delete", operator, h.DeleteRegistry),
+
+		ui(http.MethodGet, "/configs", viewer, h.ObjectsPage),
+		ui(http.MethodPost, "/configs", operator, h.CreateObject),
+		ui(http.MethodGet, "/configs/:name", viewer, h.ConfigPage),
+		ui(http.MethodGet, "/configs/:name/version", operator, h.VersionPage),
+		ui(http.MethodPost, "/configs/:name/versions", operator, h.StartRotation),
+		ui(http.MethodPost, "/configs/:name/delete", operator, h.DeleteObject),
+		ui(http.MethodGet, "/secrets", viewer, h.ObjectsPage),
+		ui(http.MethodPost, "/secrets", operator, h.CreateObject),
+		ui(http.MethodGet, "/secrets/:name/version", operator, h.VersionPage),
+		ui(http.MethodPost, "/secrets/:name/versions", operator, h.StartRotation),
+		ui(http.MethodPost, "/secrets/:name/delete", operator, h.DeleteObject),
+		ui(http.MethodGet, "/jobs/:id", viewer, h.JobPage),
+		ui(http.MethodGet, "/jobs/:id/status", viewer, h.JobStatus),
+
+		ui(http.MethodGet, "/volumes", viewer, h.VolumesPage),
+		ui(http.MethodPost, "/volumes", operator, h.CreateMapping),
+		ui(http.MethodPost, "/volumes/:name/delete", operator, h.DeleteMapping),
+
 		api(http.MethodGet, "/api/v1/me", viewer, h.APIMe),
+		api(http.MethodGet, "/api/v1/registries", viewer, h.APIRegistries),
+		api(http.MethodPost, "/api/v1/registries", operator, h.APICreateRegistry),
+		api(http.MethodPut, "/api/v1/registries/:id", operator, h.APIReplaceRegistry),
+		api(http.MethodDelete, "/api/v1/registries/:id", operator, h.APIDeleteRegistry),
+		api(http.MethodPost, "/api/v1/registries/:id/test", operator, h.APITestRegistry),
+		api(http.MethodGet, "/api/v1/configs", viewer, h.APIObjects),
+		api(http.MethodPost, "/api/v1/configs", operator, h.APICreateObject),
+		api(http.MethodGet, "/api/v1/configs/:name", viewer, h.APIObject),
+		api(http.MethodDelete, "/api/v1/configs/:name", operator, h.APIDeleteObject),
+		api(http.MethodPost, "/api/v1/configs/:name/versions", operator, h.APIRotate),
+		api(http.MethodGet, "/api/v1/secrets", viewer, h.APIObjects),
+		api(http.MethodPost, "/api/v1/secrets", operator, h.APICreateObject),
+		api(http.MethodGet, "/api/v1/secrets/:name", viewer, h.APIObject),
+		api(http.MethodDelete, "/api/v1/secrets/:name", operator, h.APIDeleteObject),
+		api(http.MethodPost, "/api/v1/secrets/:name/versions", operator, h.APIRotate),
+		api(http.MethodGet, "/api/v1/volumes", viewer, h.APIVolumes),
+		api(http.MethodPost, "/api/v1/volumes", operator, h.APICreateVolume),
+		api(http.MethodDelete, "/api/v1/volumes/:name", operator, h.APIDeleteVolume),
 	}
 }
 

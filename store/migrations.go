@@ -66,6 +66,31 @@ var migrations = []string{
 	);
 	CREATE TABLE sessions (token TEXT PRIMARY KEY, data BLOB NOT NULL, expiry REAL NOT NULL);
 	CREATE INDEX sessions_expiry ON sessions(expiry);`,
+
+	// 2: registry credentials, secret escrow, volume mappings.
+	`CREATE TABLE registry_credentials (
+		id INTEGER PRIMARY KEY,
+		user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+		url TEXT NOT NULL,
+		username TEXT NOT NULL,
+		password BLOB NOT NULL,
+		created_at TEXT NOT NULL,
+		updated_at TEXT NOT NULL,
+		UNIQUE (user_id, url)
+	);
+	CREATE TABLE secret_escrow (
+		docker_id TEXT PRIMARY KEY,
+		name TEXT NOT NULL,
+		value BLOB NOT NULL,
+		created_by TEXT NOT NULL,
+		created_at TEXT NOT NULL
+	);
+	CREATE INDEX secret_escrow_name ON secret_escrow(name);
+	CREATE TABLE volume_mappings (
+		name TEXT PRIMARY KEY,
+		created_by TEXT NOT NULL,
+		created_at TEXT NOT NULL
+	);`,
 }
 
 // migrate applies the migrations the schema_version table does not record yet.

@@ -167,7 +167,7 @@ func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
 func (e *Engine) Initialize(ctx context.Context, advertiseAddr string) error {
 	info, err := e.cli.Info(ctx)
 	if err != nil {
-		return errors.New(e.plainError(err))
+		return e.wrap(err)
 	}
 	if info.Swarm.LocalNodeState == dswarm.LocalNodeStateInactive {
 		_, err := e.cli.SwarmInit(ctx, dswarm.InitRequest{ListenAddr: "0.0.0.0:2377", AdvertiseAddr: advertiseAddr})
@@ -221,11 +221,17 @@ func SuggestAdvertiseAddr() string {
 	return ""
 }
 
+// isUnreachable reports whether err means the engine could not be reached at all.
+func isUnreachable(err error) bool {
+	msg := err.Error()
+	return client.IsErrConnectionFailed(err) || strings.Contains(msg, "connect: no such file") || strings.Contains(msg, "connection refused")
+}
+
 // plainError turns client errors into a sentence for the page.
 func (e *Engine) plainError(err error) string {
 	msg := err.Error()
 	switch {
-	case client.IsErrConnectionFailed(err), strings.Contains(msg, "connect: no such file"), strings.Contains(msg, "connection refused"):
+	case isUnreachable(err):
 		return "Cannot connect to the Docker engine at " + e.cli.DaemonHost() + ". Check that dockerd is running and that Berth can reach its socket."
 	case errors.Is(err, context.DeadlineExceeded):
 		return "The Docker engine did not answer in time."

@@ -28,3 +28,13 @@ func plural(n int, one, many string) string {
 	}
 	return many
 }
+
+func stepClass(state string) string {
+	switch state {
+	case "completed":
+		return "state-ok"
+	case "failed":
+		return "state-bad"
+	}
+	return "state-warn"
+}

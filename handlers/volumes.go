@@ -1,0 +1,127 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/berthhq/berth/store"
+	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/views"
+	"github.com/labstack/echo/v4"
+)
+
+// mappingStates joins Berth's mappings with what the engine knows of their volumes.
+func (h *Handlers) mappingStates(c echo.Context) ([]store.VolumeMapping, map[string]swarm.MappingState, error) {
+	ctx := c.Request().Context()
+	maps, err := h.store.VolumeMappings(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	names := make([]string, len(maps))
+	for i, m := range maps {
+		names[i] = m.Name
+	}
+	states, err := h.engine.MappingStates(ctx, names)
+	return maps, states, err
+}
+
+func copyRows(cs []swarm.VolumeCopy) []views.CopyRow {
+	rows := make([]views.CopyRow, 0, len(cs))
+	for _, c := range cs {
+		size := humanSize(c.Size)
+		if !c.Reachable {
+			size = "size not known yet (node not reachable from Berth)"
+		}
+		rows = append(rows, views.CopyRow{Node: c.Node, Size: size})
+	}
+	return rows
+}
+
+func (h *Handlers) renderVolumes(c echo.Context, status int, edit func(*views.Volumes)) error {
+	v := views.Volumes{CanEdit: currentUser(c).Role.Rank() >= store.RoleOperator.Rank(), Notice: h.popNotice(c)}
+	maps, states, err := h.mappingStates(c)
+	if err != nil && maps == nil {
+		return err
+	}
+	if err != nil {
+		v.Error = "The engine could not be asked about the volumes: " + err.Error()
+	}
+	for _, m := range maps {
+		st := states[m.Name]
+		v.Items = append(v.Items, views.MappingRow{Name: m.Name, Created: views.FormatTime(m.CreatedAt) + " by " + m.CreatedBy,
+			Copies: copyRows(st.Copies), UsedBy: usageRows(st.UsedBy)})
+	}
+	if edit != nil {
+		edit(&v)
+	}
+	p := h.page(c, "Volumes", "volumes")
+	return h.render(c, status, p, views.VolumesPage(p, v))
+}
+
+// VolumesPage lists the volume mappings.
+func (h *Handlers) VolumesPage(c echo.Context) error { return h.renderVolumes(c, http.StatusOK, nil) }
+
+// createMapping records the mapping and creates its volume on the manager; a failed
+// volume creation removes the record again.
+func (h *Handlers) createMapping(c echo.Context, name string) error {
+	ctx := c.Request().Context()
+	if _, err := h.store.CreateVolumeMapping(ctx, name, currentUser(c).Username); err != nil {
+		return err
+	}
+	if err := h.engine.CreateMappingVolume(ctx, name); err != nil {
+		if rmErr := h.store.DeleteVolumeMapping(ctx, name); rmErr != nil {
+			return fmt.Errorf("creating the volume failed (%v) and the mapping record could not be removed: %v", err, rmErr)
+		}
+		h.audit(c, "volume.create", "volume:"+name, "failed: "+err.Error(), "")
+		return fmt.Errorf("the engine could not create the volume: %w", err)
+	}
+	h.audit(c, "volume.create", "volume:"+name, "ok", "")
+	return nil
+}
+
+// CreateMapping adds a volume mapping.
+func (h *Handlers) CreateMapping(c echo.Context) error {
+	f := views.ObjectForm{Name: strings.TrimSpace(c.FormValue("name"))}
+	f.Errors.Add("name", swarm.ValidateName(f.Name))
+	if !f.Errors.Any() {
+		if err := h.createMapping(c, f.Name); errors.Is(err, store.ErrMappingExists) {
+			f.Errors.Add("name", "A volume mapping with this name exists.")
+		} else if err != nil {
+			f.Errors.Add("name", err.Error())
+		}
+	}
+	if f.Errors.Any() {
+		return h.renderVolumes(c, http.StatusUnprocessableEntity, func(v *views.Volumes) { v.Form = f })
+	}
+	return h.redirectNotice(c, "/volumes", "Created volume mapping "+f.Name+".")
+}
+
+// deleteMapping removes the manager's volume (refused while services mount it) and then the record.
+func (h *Handlers) deleteMapping(c echo.Context, name string) error {
+	ctx := c.Request().Context()
+	if _, err := h.store.VolumeMapping(ctx, name); err != nil {
+		return err
+	}
+	if err := h.engine.RemoveMappingVolume(ctx, name); err != nil {
+		h.audit(c, "volume.delete", "volume:"+name, "denied: "+err.Error(), "")
+		return err
+	}
+	if err := h.store.DeleteVolumeMapping(ctx, name); err != nil {
+		return err
+	}
+	h.audit(c, "volume.delete", "volume:"+name, "ok", "volume removed on the manager")
+	return nil
+}
+
+// DeleteMapping deletes a volume mapping nobody mounts.
+func (h *Handlers) DeleteMapping(c echo.Context) error {
+	name := c.Param("name")
+	if err := h.deleteMapping(c, name); errors.Is(err, store.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "No volume mapping named "+name+".")
+	} else if err != nil {
+		return h.renderVolumes(c, http.StatusConflict, func(v *views.Volumes) { v.Error = "Not deleted: " + err.Error() })
+	}
+	return h.redirectNotice(c, "/volumes", "Deleted volume mapping "+name+".")
+}

@@ -1,0 +1,224 @@
+package swarm
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	dswarm "github.com/docker/docker/api/types/swarm"
+)
+
+// Object is a config or a secret as Berth shows it.
+type Object struct {
+	Kind      Kind
+	ID        string
+	Name      string
+	Size      int // configs only: the engine never returns a secret's data
+	CreatedAt time.Time
+	Labels    map[string]string
+	Data      []byte // configs only, when inspected
+	UsedBy    []Usage
+}
+
+// Managed reports whether Berth created the object.
+func (o Object) Managed() bool { return o.Labels[ManagedLabel] == "true" }
+
+// Usage is one service's use of a config or secret, or its mount of a volume mapping.
+type Usage struct {
+	Service   string
+	ServiceID string
+	Target    string // file path in the container (configs, secrets) or mount point (volumes)
+	UID, GID  string
+	Mode      os.FileMode
+	ReadOnly  bool
+}
+
+// ServiceNames lists the distinct services of a set of usages, sorted.
+func ServiceNames(us []Usage) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, u := range us {
+		if !seen[u.Service] {
+			seen[u.Service] = true
+			out = append(out, u.Service)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// usages indexes which services use each config and secret (by id) and mount each volume (by name).
+type usages struct {
+	configs, secrets, volumes map[string][]Usage
+}
+
+func (e *Engine) usages(ctx context.Context) (usages, error) {
+	services, err := e.cli.ServiceList(ctx, dswarm.ServiceListOptions{})
+	if err != nil {
+		return usages{}, e.wrap(err)
+	}
+	u := usages{configs: map[string][]Usage{}, secrets: map[string][]Usage{}, volumes: map[string][]Usage{}}
+	for _, s := range services {
+		cs := s.Spec.TaskTemplate.ContainerSpec
+		if cs == nil {
+			continue
+		}
+		for _, c := range cs.Configs {
+			use := Usage{Service: s.Spec.Name, ServiceID: s.ID}
+			if c.File != nil {
+				use.Target, use.UID, use.GID, use.Mode = c.File.Name, c.File.UID, c.File.GID, c.File.Mode
+			}
+			u.configs[c.ConfigID] = append(u.configs[c.ConfigID], use)
+		}
+		for _, c := range cs.Secrets {
+			use := Usage{Service: s.Spec.Name, ServiceID: s.ID}
+			if c.File != nil {
+				use.Target, use.UID, use.GID, use.Mode = c.File.Name, c.File.UID, c.File.GID, c.File.Mode
+			}
+			u.secrets[c.SecretID] = append(u.secrets[c.SecretID], use)
+		}
+		for _, m := range cs.Mounts {
+			if m.Type == "volume" && m.Source != "" {
+				u.volumes[m.Source] = append(u.volumes[m.Source], Usage{Service: s.Spec.Name, ServiceID: s.ID, Target: m.Target, ReadOnly: m.ReadOnly})
+			}
+		}
+	}
+	return u, nil
+}
+
+// Objects lists the configs or secrets with the services that use them, by name.
+func (e *Engine) Objects(ctx context.Context, kind Kind) ([]Object, error) {
+	use, err := e.usages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Object
+	switch kind {
+	case KindConfig:
+		list, err := e.cli.ConfigList(ctx, dswarm.ConfigListOptions{})
+		if err != nil {
+			return nil, e.wrap(err)
+		}
+		for _, c := range list {
+			out = append(out, configObject(c, use.configs[c.ID]))
+		}
+	case KindSecret:
+		list, err := e.cli.SecretList(ctx, dswarm.SecretListOptions{})
+		if err != nil {
+			return nil, e.wrap(err)
+		}
+		for _, s := range list {
+			out = append(out, secretObject(s, use.secrets[s.ID]))
+		}
+	default:
+		return nil, fmt.Errorf("unknown kind %s", kind)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func configObject(c dswarm.Config, used []Usage) Object {
+	return Object{Kind: KindConfig, ID: c.ID, Name: c.Spec.Name, Size: len(c.Spec.Data), CreatedAt: c.CreatedAt,
+		Labels: c.Spec.Labels, Data: c.Spec.Data, UsedBy: used}
+}
+
+func secretObject(s dswarm.Secret, used []Usage) Object {
+	return Object{Kind: KindSecret, ID: s.ID, Name: s.Spec.Name, CreatedAt: s.CreatedAt, Labels: s.Spec.Labels, UsedBy: used}
+}
+
+// Object returns one config (with its content) or secret (never with a value) by exact name.
+func (e *Engine) Object(ctx context.Context, kind Kind, name string) (Object, error) {
+	list, err := e.Objects(ctx, kind)
+	if err != nil {
+		return Object{}, err
+	}
+	for _, o := range list {
+		if o.Name == name {
+			if kind == KindSecret {
+				o.Data = nil
+			}
+			return o, nil
+		}
+	}
+	return Object{}, fmt.Errorf("%s %q: %w", kind, name, ErrNotFound)
+}
+
+// CreateObject creates a config or secret labelled as Berth's and returns its id.
+func (e *Engine) CreateObject(ctx context.Context, kind Kind, name string, data []byte, labels map[string]string) (string, error) {
+	l := map[string]string{ManagedLabel: "true"}
+	for k, v := range labels {
+		l[k] = v
+	}
+	ann := dswarm.Annotations{Name: name, Labels: l}
+	var id string
+	var err error
+	switch kind {
+	case KindConfig:
+		var res dswarm.ConfigCreateResponse
+		res, err = e.cli.ConfigCreate(ctx, dswarm.ConfigSpec{Annotations: ann, Data: data})
+		id = res.ID
+	case KindSecret:
+		var res dswarm.SecretCreateResponse
+		res, err = e.cli.SecretCreate(ctx, dswarm.SecretSpec{Annotations: ann, Data: data})
+		id = res.ID
+	default:
+		return "", fmt.Errorf("unknown kind %s", kind)
+	}
+	if cerrdefs.IsConflict(err) || (err != nil && strings.Contains(err.Error(), "already exists")) {
+		return "", fmt.Errorf("%s %q: %w", kind, name, ErrExists)
+	}
+	if err != nil {
+		return "", e.wrap(err)
+	}
+	return id, nil
+}
+
+// RemoveObject deletes a config or secret, refusing (with the services' names) while services use it.
+func (e *Engine) RemoveObject(ctx context.Context, kind Kind, name string) (Object, error) {
+	o, err := e.Object(ctx, kind, name)
+	if err != nil {
+		return o, err
+	}
+	if len(o.UsedBy) > 0 {
+		return o, &InUseError{Kind: kind, Name: name, Services: ServiceNames(o.UsedBy)}
+	}
+	if kind == KindConfig {
+		err = e.cli.ConfigRemove(ctx, o.ID)
+	} else {
+		err = e.cli.SecretRemove(ctx, o.ID)
+	}
+	if err != nil {
+		// A service may have started using it since the check: say so with the engine's words.
+		if cerrdefs.IsInvalidArgument(err) || strings.Contains(err.Error(), "in use") {
+			fresh, _ := e.Object(ctx, kind, name)
+			return o, &InUseError{Kind: kind, Name: name, Services: ServiceNames(fresh.UsedBy), Engine: e.plainError(err)}
+		}
+		return o, e.wrap(err)
+	}
+	return o, nil
+}
+
+// engineError is an engine failure in plain words, still matching ErrNotFound or ErrUnreachable.
+type engineError struct {
+	msg  string
+	kind error
+}
+
+func (e *engineError) Error() string { return e.msg }
+func (e *engineError) Unwrap() error { return e.kind }
+
+// wrap turns an engine error into one that reads well on a page.
+func (e *Engine) wrap(err error) error {
+	out := &engineError{msg: e.plainError(err)}
+	switch {
+	case cerrdefs.IsNotFound(err):
+		out.kind = ErrNotFound
+	case isUnreachable(err):
+		out.kind = ErrUnreachable
+	}
+	return out
+}

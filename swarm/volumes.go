@@ -1,0 +1,153 @@
+package swarm
+
+import (
+	"context"
+	"sort"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	dswarm "github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/api/types/volume"
+)
+
+// VolumeCopy is a mapping's volume on one node (volumes are local to their node).
+type VolumeCopy struct {
+	Node string
+	Size int64 // bytes; -1 when the engine does not say
+	// Reachable is false for nodes Berth cannot reach yet (their size and contents are unknown).
+	Reachable bool
+}
+
+// MappingState is what the engine knows of a volume mapping.
+type MappingState struct {
+	Name   string
+	Copies []VolumeCopy
+	UsedBy []Usage
+}
+
+// MappingStates reports, for each mapping name, the nodes holding its volume and the services mounting it.
+func (e *Engine) MappingStates(ctx context.Context, names []string) (map[string]MappingState, error) {
+	out := map[string]MappingState{}
+	for _, n := range names {
+		out[n] = MappingState{Name: n}
+	}
+	use, err := e.usages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	info, err := e.cli.Info(ctx)
+	if err != nil {
+		return nil, e.wrap(err)
+	}
+	du, err := e.cli.DiskUsage(ctx, types.DiskUsageOptions{Types: []types.DiskUsageObject{types.VolumeObject}})
+	if err != nil {
+		return nil, e.wrap(err)
+	}
+	for _, v := range du.Volumes {
+		st, ok := out[v.Name]
+		if !ok {
+			continue
+		}
+		size := int64(-1)
+		if v.UsageData != nil {
+			size = v.UsageData.Size
+		}
+		st.Copies = append(st.Copies, VolumeCopy{Node: info.Name, Size: size, Reachable: true})
+		out[v.Name] = st
+	}
+	// Other nodes: a volume exists where a task mounting it was scheduled.
+	remote, err := e.remoteCopies(ctx, info.Swarm.NodeID, out)
+	if err != nil {
+		return nil, err
+	}
+	for name, st := range out {
+		st.UsedBy = use.volumes[name]
+		st.Copies = append(st.Copies, remote[name]...)
+		sort.Slice(st.Copies, func(i, j int) bool { return st.Copies[i].Node < st.Copies[j].Node })
+		out[name] = st
+	}
+	return out, nil
+}
+
+func (e *Engine) remoteCopies(ctx context.Context, localNode string, mappings map[string]MappingState) (map[string][]VolumeCopy, error) {
+	tasks, err := e.cli.TaskList(ctx, dswarm.TaskListOptions{})
+	if err != nil {
+		return nil, e.wrap(err)
+	}
+	nodes, err := e.cli.NodeList(ctx, dswarm.NodeListOptions{})
+	if err != nil {
+		return nil, e.wrap(err)
+	}
+	hostname := map[string]string{}
+	for _, n := range nodes {
+		hostname[n.ID] = n.Description.Hostname
+	}
+	seen := map[string]bool{}
+	out := map[string][]VolumeCopy{}
+	for _, t := range tasks {
+		if t.NodeID == "" || t.NodeID == localNode || t.Spec.ContainerSpec == nil {
+			continue
+		}
+		for _, m := range t.Spec.ContainerSpec.Mounts {
+			if _, ok := mappings[m.Source]; !ok || m.Type != "volume" || seen[m.Source+"@"+t.NodeID] {
+				continue
+			}
+			seen[m.Source+"@"+t.NodeID] = true
+			out[m.Source] = append(out[m.Source], VolumeCopy{Node: hostname[t.NodeID], Size: -1})
+		}
+	}
+	return out, nil
+}
+
+// CreateMappingVolume creates the mapping's local volume on the engine's node.
+func (e *Engine) CreateMappingVolume(ctx context.Context, name string) error {
+	_, err := e.cli.VolumeCreate(ctx, volume.CreateOptions{Name: name, Driver: "local", Labels: map[string]string{ManagedLabel: "true"}})
+	if err != nil {
+		return e.wrap(err)
+	}
+	return nil
+}
+
+// RemoveMappingVolume deletes the mapping's volume on the engine's node, refusing while services mount it.
+func (e *Engine) RemoveMappingVolume(ctx context.Context, name string) error {
+	use, err := e.usages(ctx)
+	if err != nil {
+		return err
+	}
+	if u := use.volumes[name]; len(u) > 0 {
+		return &InUseError{Kind: KindVolume, Name: name, Services: ServiceNames(u)}
+	}
+	err = e.cli.VolumeRemove(ctx, name, false)
+	if err == nil || cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	if cerrdefs.IsConflict(err) {
+		users, _ := e.cli.ContainerList(ctx, containerListByVolume(name))
+		var names []string
+		for _, c := range users {
+			names = append(names, c.Labels["com.docker.swarm.service.name"])
+		}
+		return &InUseError{Kind: KindVolume, Name: name, Services: names, Engine: e.plainError(err)}
+	}
+	return e.wrap(err)
+}
+
+// VolumeExists reports whether the engine's node has a volume of that name.
+func (e *Engine) VolumeExists(ctx context.Context, name string) (bool, error) {
+	_, err := e.cli.VolumeInspect(ctx, name)
+	if cerrdefs.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, e.wrap(err)
+	}
+	return true, nil
+}
+
+func containerListByVolume(name string) (o container.ListOptions) {
+	o.All = true
+	o.Filters = filters.NewArgs(filters.Arg("volume", name))
+	return o
+}

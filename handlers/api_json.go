@@ -47,4 +47,6 @@ func fieldErrors(c echo.Context, errs views.FieldErrors) error {
 }
 
 // apiTime formats a time for the API.
-func apiTime(t interface{ Format(string) string }) string { return t.Format("2006-01-02T15:04:05Z07:00") }
+func apiTime(t interface{ Format(string) string }) string {
+	return t.Format("2006-01-02T15:04:05Z07:00")
+}

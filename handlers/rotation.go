@@ -116,4 +116,3 @@ func applyRotation(v *views.JobView, r swarm.Rotation) {
 	v.CleanupAction = "/" + string(r.Kind) + "s/" + r.Old + "/delete"
 	v.CleanupLabel = "Delete the old version " + r.Old
 }
-

@@ -107,11 +107,7 @@ func (h *Handlers) APIObjects(c echo.Context) error {
 
 // APIObject returns one config with its content, or one secret without its value.
 func (h *Handlers) APIObject(c echo.Context) error {
-	kind := kindOf(c)
-	o, err := h.engine.Object(c.Request().Context(), kind, c.Param("name"))
-	if errors.Is(err, swarm.ErrNotFound) {
-		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("No %s named %s.", kind, c.Param("name")))
-	}
+	o, err := h.engine.Object(c.Request().Context(), kindOf(c), c.Param("name"))
 	if err != nil {
 		return err
 	}
@@ -153,8 +149,6 @@ func (h *Handlers) APIDeleteObject(c echo.Context) error {
 	switch {
 	case errors.As(err, &inUse):
 		return c.JSON(http.StatusConflict, map[string]any{"error": err.Error(), "services": inUse.Services})
-	case errors.Is(err, swarm.ErrNotFound):
-		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("No %s named %s.", kind, c.Param("name")))
 	case err != nil:
 		return err
 	}
@@ -191,9 +185,7 @@ func (h *Handlers) APIRotate(c echo.Context) error {
 	if msg != "" {
 		return fieldErrors(c, views.FieldErrors{"data": msg})
 	}
-	if _, err := h.engine.Object(c.Request().Context(), kind, name); errors.Is(err, swarm.ErrNotFound) {
-		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("No %s named %s.", kind, name))
-	} else if err != nil {
+	if _, err := h.engine.Object(c.Request().Context(), kind, name); err != nil {
 		return err
 	}
 	j := h.startRotation(c, kind, name, data)

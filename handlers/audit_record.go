@@ -1,7 +1,10 @@
 package handlers
 
 import (
+	"errors"
+
 	"context"
+	"github.com/berthhq/berth/swarm"
 
 	"github.com/berthhq/berth/store"
 	"github.com/labstack/echo/v4"
@@ -43,4 +46,14 @@ func (h *Handlers) writeAudit(ctx context.Context, r store.AuditRecord) {
 	if err := h.store.Audit(ctx, r); err != nil {
 		h.log.Error("audit record lost", "action", r.Action, "object", r.Object, "error", err)
 	}
+}
+
+// refusal is the audit outcome of a change that did not happen: denied when a
+// rule forbade it (an object in use), failed when something broke.
+func refusal(err error) string {
+	var inUse *swarm.InUseError
+	if errors.As(err, &inUse) {
+		return "denied: " + err.Error()
+	}
+	return "failed: " + err.Error()
 }

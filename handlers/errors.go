@@ -28,7 +28,9 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 		} else {
 			msg = http.StatusText(status)
 		}
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, swarm.ErrNotFound):
+	case errors.Is(err, swarm.ErrNotFound):
+		status, msg = http.StatusNotFound, err.Error()
+	case errors.Is(err, store.ErrNotFound):
 		status, msg = http.StatusNotFound, "That does not exist (any more)."
 	case errors.Is(err, swarm.ErrUnreachable):
 		status, msg = http.StatusServiceUnavailable, err.Error()

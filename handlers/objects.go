@@ -178,9 +178,6 @@ func (h *Handlers) createObject(c echo.Context, kind swarm.Kind, name string, da
 // ConfigPage shows a config's content.
 func (h *Handlers) ConfigPage(c echo.Context) error {
 	o, err := h.engine.Object(c.Request().Context(), swarm.KindConfig, c.Param("name"))
-	if errors.Is(err, swarm.ErrNotFound) {
-		return echo.NewHTTPError(http.StatusNotFound, "No config named "+c.Param("name")+".")
-	}
 	if err != nil {
 		return err
 	}
@@ -196,7 +193,7 @@ func (h *Handlers) DeleteObject(c echo.Context) error {
 	kind := kindOf(c)
 	name := c.Param("name")
 	if _, err := h.removeObject(c, kind, name); errors.Is(err, swarm.ErrNotFound) {
-		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("No %s named %s.", kind, name))
+		return err
 	} else if err != nil {
 		return h.renderObjects(c, http.StatusConflict, kind, func(v *views.Objects) { v.Error = "Not deleted: " + err.Error() })
 	}
@@ -208,7 +205,7 @@ func (h *Handlers) removeObject(c echo.Context, kind swarm.Kind, name string) (s
 	o, err := h.engine.RemoveObject(c.Request().Context(), kind, name)
 	if err != nil {
 		if !errors.Is(err, swarm.ErrNotFound) {
-			h.audit(c, string(kind)+".delete", string(kind)+":"+name, "denied: "+err.Error(), "")
+			h.audit(c, string(kind)+".delete", string(kind)+":"+name, refusal(err), "")
 		}
 		return o, err
 	}

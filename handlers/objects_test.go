@@ -126,6 +126,16 @@ func TestConfigAndSecretBadInputCreatesNothing(t *testing.T) {
 	if res := s.api(t, s.token, http.MethodPost, "/api/v1/configs", map[string]string{"name": taken, "data": "y"}); res.Status != http.StatusConflict {
 		t.Errorf("API duplicate: %d", res.Status)
 	}
+	missing := uniq("missing")
+	if res := s.api(t, s.token, http.MethodGet, "/api/v1/configs/"+missing, nil); res.Status != http.StatusNotFound || !strings.Contains(res.Body, "No config named "+missing) {
+		t.Errorf("API missing config: %d %s", res.Status, res.Body)
+	}
+	if p := s.op.get("/configs/" + missing + "/version"); p.Status != http.StatusNotFound || !strings.Contains(p.Body, "No config named "+missing) {
+		t.Errorf("version page of a missing config: %d", p.Status)
+	}
+	if res := s.api(t, s.token, http.MethodPost, "/api/v1/secrets/"+missing+"/versions", map[string]string{"data": "x"}); res.Status != http.StatusNotFound {
+		t.Errorf("rotating a missing secret: %d %s", res.Status, res.Body)
+	}
 }
 
 func countObjects(t *testing.T, s *swarmServer, kind string) int {

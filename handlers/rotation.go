@@ -19,9 +19,6 @@ const rotationTimeout = 10 * time.Minute
 func (h *Handlers) VersionPage(c echo.Context) error {
 	kind := kindOf(c)
 	o, err := h.engine.Object(c.Request().Context(), kind, c.Param("name"))
-	if errors.Is(err, swarm.ErrNotFound) {
-		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("No %s named %s.", kind, c.Param("name")))
-	}
 	if err != nil {
 		return err
 	}
@@ -38,9 +35,6 @@ func (h *Handlers) StartRotation(c echo.Context) error {
 	kind := kindOf(c)
 	name := c.Param("name")
 	o, err := h.engine.Object(c.Request().Context(), kind, name)
-	if errors.Is(err, swarm.ErrNotFound) {
-		return echo.NewHTTPError(http.StatusNotFound, fmt.Sprintf("No %s named %s.", kind, name))
-	}
 	if err != nil {
 		return err
 	}

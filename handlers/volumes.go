@@ -105,7 +105,7 @@ func (h *Handlers) deleteMapping(c echo.Context, name string) error {
 		return err
 	}
 	if err := h.engine.RemoveMappingVolume(ctx, name); err != nil {
-		h.audit(c, "volume.delete", "volume:"+name, "denied: "+err.Error(), "")
+		h.audit(c, "volume.delete", "volume:"+name, refusal(err), "")
 		return err
 	}
 	if err := h.store.DeleteVolumeMapping(ctx, name); err != nil {

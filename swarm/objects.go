@@ -144,7 +144,7 @@ func (e *Engine) Object(ctx context.Context, kind Kind, name string) (Object, er
 			return o, nil
 		}
 	}
-	return Object{}, fmt.Errorf("%s %q: %w", kind, name, ErrNotFound)
+	return Object{}, &engineError{msg: fmt.Sprintf("No %s named %s.", kind, name), kind: ErrNotFound}
 }
 
 // CreateObject creates a config or secret labelled as Berth's and returns its id.

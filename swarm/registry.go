@@ -127,11 +127,11 @@ func (e *Engine) PullImage(ctx context.Context, ref string, c *Credential) error
 		return e.wrap(err)
 	}
 	defer rc.Close()
-	return streamError(rc)
+	return StreamError(rc)
 }
 
-// streamError reads a JSON progress stream and returns the error it reports, if any.
-func streamError(r io.Reader) error {
+// StreamError reads the engine's JSON message stream (pull, build, load) and returns the error it reports, if any.
+func StreamError(r io.Reader) error {
 	dec := json.NewDecoder(r)
 	for {
 		var msg struct {

@@ -4,11 +4,10 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 
+	"github.com/berthhq/berth/swarm"
 	"github.com/docker/docker/api/types/build"
 )
 
@@ -53,23 +52,5 @@ func BuildImage(ctx context.Context, n *Node, tag string, files map[string][]byt
 		return fmt.Errorf("build %s on %s: %w", tag, n.Name, err)
 	}
 	defer resp.Body.Close()
-	return buildError(resp.Body)
-}
-
-// buildError reads the build's JSON message stream and returns the first error it reports.
-func buildError(r io.Reader) error {
-	dec := json.NewDecoder(r)
-	for {
-		var msg struct {
-			Error string `json:"error"`
-		}
-		if err := dec.Decode(&msg); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if msg.Error != "" {
-			return fmt.Errorf("image build: %s", msg.Error)
-		}
-	}
+	return swarm.StreamError(resp.Body)
 }

@@ -41,7 +41,7 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 	} else {
 		h.log.Warn("request refused", "method", c.Request().Method, "path", path, "status", status, "reason", msg)
 	}
-	if strings.HasPrefix(path, "/api/") {
+	if strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/hooks/") {
 		_ = c.JSON(status, map[string]string{"error": msg})
 		return
 	}

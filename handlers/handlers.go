@@ -27,6 +27,15 @@ type Engine interface {
 	RemoveObject(ctx context.Context, kind swarm.Kind, name string) (swarm.Object, error)
 	Rotate(ctx context.Context, kind swarm.Kind, oldName string, data []byte, progress func(swarm.Rotation)) (swarm.Rotation, error)
 
+	Services(ctx context.Context) ([]swarm.Service, error)
+	Service(ctx context.Context, nameOrID string) (swarm.Service, error)
+	CreateService(ctx context.Context, s swarm.ServiceSpec, owner string, cred *swarm.Credential) (swarm.Service, error)
+	UpdateService(ctx context.Context, name string, s swarm.ServiceSpec, owner string, cred *swarm.Credential) (swarm.Service, error)
+	RedeployService(ctx context.Context, name, tag string, cred *swarm.Credential) (swarm.Service, error)
+	ScaleService(ctx context.Context, name string, replicas uint64) (swarm.Service, error)
+	RollbackService(ctx context.Context, name string) (swarm.Service, error)
+	RemoveService(ctx context.Context, name string) error
+
 	MappingStates(ctx context.Context, names []string) (map[string]swarm.MappingState, error)
 	CreateMappingVolume(ctx context.Context, name string) error
 	RemoveMappingVolume(ctx context.Context, name string) error
@@ -38,6 +47,8 @@ type Config struct {
 	SecureCookies bool
 	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed for client addresses.
 	TrustedProxies []string
+	// PublicURL is the address users reach Berth at, for the webhook URLs it hands out ("" uses the request's host).
+	PublicURL string
 }
 
 // Handlers holds every dependency the routes use.
@@ -48,6 +59,7 @@ type Handlers struct {
 	log      *slog.Logger
 	limiter  *loginLimiter
 	jobs     *jobRegistry
+	hooks    *rateLimiter
 	cfg      Config
 }
 
@@ -60,6 +72,7 @@ func New(st *store.Store, engine Engine, sessions *scs.SessionManager, log *slog
 		log:      log,
 		limiter:  newLoginLimiter(time.Now),
 		jobs:     newJobRegistry(),
+		hooks:    newRateLimiter(time.Now, hookWindow, hookCallsPerWindow),
 		cfg:      cfg,
 	}
 }

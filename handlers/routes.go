@@ -18,7 +18,9 @@ type Route struct {
 	API bool
 	// Before2FA routes stay open to a user who must still enrol in two-factor.
 	Before2FA bool
-	handle    echo.HandlerFunc
+	// Hook routes authenticate by the secret in their path: no session, no CSRF token.
+	Hook   bool
+	handle echo.HandlerFunc
 }
 
 // Routes lists every route Berth serves, in one place.
@@ -115,6 +117,17 @@ func (h *Handlers) Routes() []Route {
 		api(http.MethodGet, "/api/v1/volumes", viewer, h.APIVolumes),
 		api(http.MethodPost, "/api/v1/volumes", operator, h.APICreateVolume),
 		api(http.MethodDelete, "/api/v1/volumes/:name", operator, h.APIDeleteVolume),
+
+		api(http.MethodGet, "/api/v1/services", viewer, h.APIServices),
+		api(http.MethodPost, "/api/v1/services", operator, h.APICreateService),
+		api(http.MethodGet, "/api/v1/services/:name", viewer, h.APIService),
+		api(http.MethodPut, "/api/v1/services/:name", operator, h.APIReplaceService),
+		api(http.MethodPatch, "/api/v1/services/:name", operator, h.APIPatchService),
+		api(http.MethodDelete, "/api/v1/services/:name", operator, h.APIDeleteService),
+		api(http.MethodPost, "/api/v1/services/:name/redeploy", operator, h.APIRedeployService),
+		api(http.MethodPost, "/api/v1/services/:name/webhook", operator, h.APIServiceWebhook),
+		api(http.MethodDelete, "/api/v1/services/:name/webhook", operator, h.APIRevokeWebhook),
+		{Method: http.MethodPost, Path: "/hooks/:token", Hook: true, handle: h.Hook},
 	}
 }
 
@@ -127,9 +140,11 @@ func (h *Handlers) Register(e *echo.Echo) {
 	uiChain := []echo.MiddlewareFunc{echo.WrapMiddleware(h.sessions.LoadAndSave), h.loadUser, h.checkCSRF}
 	for _, r := range h.Routes() {
 		var mw []echo.MiddlewareFunc
-		if r.API {
+		switch {
+		case r.Hook:
+		case r.API:
 			mw = []echo.MiddlewareFunc{h.apiAuth, requireRole(r.MinRole)}
-		} else {
+		default:
 			mw = append(append(mw, uiChain...), requireRole(r.MinRole))
 			if r.MinRole != "" && !r.Before2FA {
 				mw = append(mw, h.enforce2FA)

@@ -91,6 +91,16 @@ var migrations = []string{
 		created_by TEXT NOT NULL,
 		created_at TEXT NOT NULL
 	);`,
+
+	// 3: per-service webhooks.
+	`CREATE TABLE webhooks (
+		service_id TEXT PRIMARY KEY,
+		service_name TEXT NOT NULL,
+		token_hash TEXT NOT NULL UNIQUE,
+		user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+		created_at TEXT NOT NULL,
+		last_used_at TEXT
+	);`,
 }
 
 // migrate applies the migrations the schema_version table does not record yet.

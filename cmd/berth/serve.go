@@ -46,7 +46,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	sessions := handlers.NewSessionManager(st, strings.HasPrefix(cfg.PublicURL, "https://"))
 	h := handlers.New(st, engine, sessions, log, handlers.Config{
-		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies,
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
 	})
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -1,0 +1,445 @@
+package swarm
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ServiceSpec is a service as Berth's form and API describe it.
+type ServiceSpec struct {
+	Name           string            `json:"name"`
+	Image          string            `json:"image"`
+	Tag            string            `json:"tag,omitempty"`
+	Digest         string            `json:"digest,omitempty"`
+	Mode           string            `json:"mode,omitempty"` // replicated (default) or global
+	Replicas       *uint64           `json:"replicas,omitempty"`
+	Command        []string          `json:"command,omitempty"`
+	Args           []string          `json:"args,omitempty"`
+	Env            map[string]string `json:"env,omitempty"`
+	Secrets        []FileRef         `json:"secrets,omitempty"`
+	Configs        []FileRef         `json:"configs,omitempty"`
+	Volumes        []VolumeRef       `json:"volumes,omitempty"`
+	Constraints    []string          `json:"constraints,omitempty"`
+	Preferences    []string          `json:"preferences,omitempty"` // "spread=node.labels.zone"
+	Resources      *Resources        `json:"resources,omitempty"`
+	RestartPolicy  *RestartPolicy    `json:"restart_policy,omitempty"`
+	UpdatePolicy   *UpdatePolicy     `json:"update_policy,omitempty"`
+	RollbackPolicy *UpdatePolicy     `json:"rollback_policy,omitempty"`
+	HealthCheck    *HealthCheck      `json:"healthcheck,omitempty"`
+	EndpointMode   string            `json:"endpoint_mode,omitempty"` // vip (default) or dnsrr
+	Ports          []Port            `json:"ports,omitempty"`
+	Networks       []string          `json:"networks,omitempty"` // default: the berth overlay
+	Logging        *Logging          `json:"logging,omitempty"`
+	Labels         map[string]string `json:"labels,omitempty"`
+
+	// Fields Berth refuses: they exist so a request that asks for them gets a clear no.
+	Mounts      []RawMount `json:"mounts,omitempty"`
+	Privileged  bool       `json:"privileged,omitempty"`
+	CapAdd      []string   `json:"cap_add,omitempty"`
+	Devices     []string   `json:"devices,omitempty"`
+	NetworkMode string     `json:"network_mode,omitempty"`
+	PID         string     `json:"pid,omitempty"`
+}
+
+// FileRef mounts a secret or config as a file.
+type FileRef struct {
+	Name   string `json:"name"`
+	Target string `json:"target,omitempty"` // secrets: file name under /run/secrets (or a path); configs: absolute path
+	UID    string `json:"uid,omitempty"`
+	GID    string `json:"gid,omitempty"`
+	Mode   string `json:"mode,omitempty"` // octal, "0444"
+}
+
+// VolumeRef mounts a volume mapping.
+type VolumeRef struct {
+	Mapping  string `json:"mapping"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"read_only,omitempty"`
+}
+
+// RawMount is a Docker mount as a request may name it; only type "volume" of a mapping is allowed.
+type RawMount struct {
+	Type     string `json:"type"`
+	Source   string `json:"source"`
+	Target   string `json:"target"`
+	ReadOnly bool   `json:"read_only,omitempty"`
+}
+
+// Resources are CPU and memory limits and reservations.
+type Resources struct {
+	LimitCPUs         float64 `json:"limit_cpus,omitempty"`
+	LimitMemory       string  `json:"limit_memory,omitempty"` // "512M", "1G"
+	ReservationCPUs   float64 `json:"reservation_cpus,omitempty"`
+	ReservationMemory string  `json:"reservation_memory,omitempty"`
+}
+
+// RestartPolicy says when the swarm restarts a task.
+type RestartPolicy struct {
+	Condition   string `json:"condition,omitempty"` // none, on-failure, any
+	Delay       string `json:"delay,omitempty"`     // Go duration, "5s"
+	MaxAttempts uint64 `json:"max_attempts,omitempty"`
+	Window      string `json:"window,omitempty"`
+}
+
+// UpdatePolicy is how updates (or rollbacks) roll out.
+type UpdatePolicy struct {
+	Parallelism   uint64 `json:"parallelism,omitempty"`
+	Delay         string `json:"delay,omitempty"`
+	FailureAction string `json:"failure_action,omitempty"` // pause, continue, rollback (updates only)
+	Monitor       string `json:"monitor,omitempty"`
+	Order         string `json:"order,omitempty"` // stop-first, start-first
+}
+
+// HealthCheck runs a command in the container.
+type HealthCheck struct {
+	Test        []string `json:"test"` // ["CMD", "wget", ...] or ["CMD-SHELL", "..."] or ["NONE"]
+	Interval    string   `json:"interval,omitempty"`
+	Timeout     string   `json:"timeout,omitempty"`
+	Retries     int      `json:"retries,omitempty"`
+	StartPeriod string   `json:"start_period,omitempty"`
+}
+
+// Port publishes a container port.
+type Port struct {
+	Target    uint32 `json:"target"`
+	Published uint32 `json:"published,omitempty"`
+	Protocol  string `json:"protocol,omitempty"` // tcp (default), udp, sctp
+	Mode      string `json:"mode,omitempty"`     // ingress (default) or host
+}
+
+// Logging is the log driver and its options.
+type Logging struct {
+	Driver  string            `json:"driver"`
+	Options map[string]string `json:"options,omitempty"`
+}
+
+// DefaultLogging keeps at most 3 files of 10 MB per container, so logs cannot fill a disk.
+func DefaultLogging() *Logging {
+	return &Logging{Driver: "json-file", Options: map[string]string{"max-size": "10m", "max-file": "3"}}
+}
+
+// MaxReplicas bounds a replica count typed by a user.
+const MaxReplicas = 1000
+
+var (
+	envKey      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
+	serviceName = regexp.MustCompile(`^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$`)
+	tagPattern  = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
+	digestPat   = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
+	constraint  = regexp.MustCompile(`^\s*[a-zA-Z0-9_.\-]+(?:\.[a-zA-Z0-9_.\-]+)*\s*(==|!=)\s*\S.*$`)
+	memorySize  = regexp.MustCompile(`^([0-9]+)([kKmMgG]?)[bB]?$`)
+)
+
+// Validate checks everything that can be checked without the engine and returns
+// a message per field (JSON paths such as "secrets[0].target"), empty when valid.
+func (s *ServiceSpec) Validate() map[string]string {
+	errs := map[string]string{}
+	add := func(field, msg string) {
+		if _, ok := errs[field]; !ok && msg != "" {
+			errs[field] = msg
+		}
+	}
+	s.validateSafety(add)
+	switch {
+	case s.Name == "":
+		add("name", "Enter a service name.")
+	case !serviceName.MatchString(s.Name):
+		add("name", "Use at most 63 letters, digits and '-', starting and ending with a letter or digit.")
+	}
+	s.validateImage(add)
+	switch s.Mode {
+	case "", "replicated":
+		if s.Replicas != nil && *s.Replicas > MaxReplicas {
+			add("replicas", fmt.Sprintf("Use from 0 to %d replicas.", MaxReplicas))
+		}
+	case "global":
+		if s.Replicas != nil {
+			add("replicas", "A global service runs one task per node: leave replicas out.")
+		}
+	default:
+		add("mode", "Choose replicated or global.")
+	}
+	keys := make([]string, 0, len(s.Env))
+	for k := range s.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if !envKey.MatchString(k) {
+			add("env."+k, fmt.Sprintf("%q is not a valid variable name: use letters, digits and '_', not starting with a digit.", k))
+		}
+		if len(s.Env[k]) > 64*1024 {
+			add("env."+k, "Values are at most 64 KB.")
+		}
+	}
+	targets := map[string]string{}
+	claim := func(field, target string) {
+		if prev, ok := targets[target]; ok {
+			add(field, fmt.Sprintf("%s is already the target of %s.", target, prev))
+		}
+		targets[target] = field
+	}
+	for i, r := range s.Secrets {
+		f := fmt.Sprintf("secrets[%d]", i)
+		add(f+".name", ValidateName(r.Name))
+		t := r.Target
+		if t == "" {
+			t = r.Name
+		}
+		if !strings.HasPrefix(t, "/") {
+			t = "/run/secrets/" + t
+		}
+		claim(f+".target", t)
+		add(f+".mode", validateMode(r.Mode))
+	}
+	for i, r := range s.Configs {
+		f := fmt.Sprintf("configs[%d]", i)
+		add(f+".name", ValidateName(r.Name))
+		t := r.Target
+		if t == "" {
+			t = "/" + r.Name
+		}
+		if !strings.HasPrefix(t, "/") {
+			add(f+".target", "Use an absolute path, such as /etc/app.conf.")
+		}
+		claim(f+".target", t)
+		add(f+".mode", validateMode(r.Mode))
+	}
+	for i, v := range s.Volumes {
+		f := fmt.Sprintf("volumes[%d]", i)
+		add(f+".mapping", ValidateName(v.Mapping))
+		if !strings.HasPrefix(v.Target, "/") || v.Target == "/" {
+			add(f+".target", "Use an absolute path other than /, such as /data.")
+		}
+		claim(f+".target", v.Target)
+	}
+	for i, c := range s.Constraints {
+		if !constraint.MatchString(c) {
+			add(fmt.Sprintf("constraints[%d]", i), "Write a constraint as node.labels.zone==eu or node.role!=manager.")
+		}
+	}
+	for i, p := range s.Preferences {
+		if !strings.HasPrefix(p, "spread=") || len(p) <= len("spread=") {
+			add(fmt.Sprintf("preferences[%d]", i), "Write a preference as spread=node.labels.zone.")
+		}
+	}
+	s.validatePolicies(add)
+	switch s.EndpointMode {
+	case "", "vip", "dnsrr":
+	default:
+		add("endpoint_mode", "Choose vip or dnsrr.")
+	}
+	published := map[string]bool{}
+	for i, p := range s.Ports {
+		f := fmt.Sprintf("ports[%d]", i)
+		if p.Target < 1 || p.Target > 65535 {
+			add(f+".target", "Use a port from 1 to 65535.")
+		}
+		if p.Published > 65535 {
+			add(f+".published", "Use a port from 1 to 65535.")
+		}
+		switch p.Protocol {
+		case "", "tcp", "udp", "sctp":
+		default:
+			add(f+".protocol", "Choose tcp, udp or sctp.")
+		}
+		switch p.Mode {
+		case "", "ingress", "host":
+		default:
+			add(f+".mode", "Choose ingress or host.")
+		}
+		key := fmt.Sprintf("%d/%s", p.Published, p.Protocol)
+		if p.Published != 0 && published[key] {
+			add(f+".published", fmt.Sprintf("Port %d is published twice.", p.Published))
+		}
+		published[key] = true
+		if s.EndpointMode == "dnsrr" && p.Mode != "host" {
+			add(f+".mode", "With DNS round robin, ports can only be published in host mode.")
+		}
+	}
+	if s.Logging != nil && s.Logging.Driver == "" {
+		add("logging.driver", "Name the log driver, for example json-file.")
+	}
+	return errs
+}
+
+// validateSafety refuses what would let an operator become root on a node through a service.
+func (s *ServiceSpec) validateSafety(add func(field, msg string)) {
+	for i, m := range s.Mounts {
+		f := fmt.Sprintf("mounts[%d]", i)
+		switch {
+		case strings.Contains(m.Source, "docker.sock"):
+			add(f, "Mounting the Docker socket is refused: it gives full control of the node.")
+		case m.Type == "bind" || strings.HasPrefix(m.Source, "/"):
+			add(f, "Bind mounts of the host's filesystem are refused: services mount only volume mappings (use volumes).")
+		case m.Type == "volume" || m.Type == "":
+			add(f, "Mount volume mappings through volumes: [{\"mapping\", \"target\"}].")
+		default:
+			add(f, fmt.Sprintf("%s mounts are refused: services mount only volume mappings.", m.Type))
+		}
+	}
+	if s.Privileged {
+		add("privileged", "Privileged services are refused: they are root on the node.")
+	}
+	if len(s.CapAdd) > 0 {
+		add("cap_add", "Adding capabilities is refused.")
+	}
+	if len(s.Devices) > 0 {
+		add("devices", "Access to host devices is refused.")
+	}
+	if s.NetworkMode == "host" {
+		add("network_mode", "The host's network namespace is refused: publish ports instead.")
+	} else if s.NetworkMode != "" {
+		add("network_mode", "Choose networks through networks, not network_mode.")
+	}
+	if s.PID != "" {
+		add("pid", "Sharing the host's process namespace is refused.")
+	}
+	for i, n := range s.Networks {
+		if n == "host" {
+			add(fmt.Sprintf("networks[%d]", i), "The host network is refused: publish ports instead.")
+		}
+	}
+}
+
+func (s *ServiceSpec) validateImage(add func(field, msg string)) {
+	switch {
+	case strings.TrimSpace(s.Image) == "":
+		add("image", "Enter an image, such as registry.example.com/team/app.")
+		return
+	case s.Tag != "" && s.Digest != "":
+		add("tag", "Give a tag or a digest, not both.")
+		return
+	}
+	if s.Tag != "" && !tagPattern.MatchString(s.Tag) {
+		add("tag", "A tag has at most 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'.")
+	}
+	if s.Digest != "" && !digestPat.MatchString(s.Digest) {
+		add("digest", "A digest reads sha256: and 64 hexadecimal digits.")
+	}
+	if (s.Tag != "" || s.Digest != "") && (strings.Contains(lastSegment(s.Image), ":") || strings.Contains(s.Image, "@")) {
+		add("image", "The image already carries a tag or digest: give it in one place only.")
+	}
+	ref := s.Reference()
+	if _, err := ImageRepository(ref); err != nil {
+		add("image", fmt.Sprintf("%q is not a valid image reference.", ref))
+	}
+}
+
+// Reference is the full image reference the service runs.
+func (s *ServiceSpec) Reference() string {
+	switch {
+	case s.Digest != "":
+		return s.Image + "@" + s.Digest
+	case s.Tag != "":
+		return s.Image + ":" + s.Tag
+	}
+	return s.Image
+}
+
+func lastSegment(image string) string {
+	if i := strings.LastIndex(image, "/"); i >= 0 {
+		return image[i+1:]
+	}
+	return image
+}
+
+func validateMode(mode string) string {
+	if mode == "" {
+		return ""
+	}
+	if _, err := parseMode(mode); err != nil {
+		return "Use an octal mode from 0000 to 0777, such as 0440."
+	}
+	return ""
+}
+
+func (s *ServiceSpec) validatePolicies(add func(field, msg string)) {
+	dur := func(field, v string) {
+		if v == "" {
+			return
+		}
+		if d, err := time.ParseDuration(v); err != nil || d < 0 {
+			add(field, "Use a duration such as 10s or 1m30s.")
+		}
+	}
+	if r := s.Resources; r != nil {
+		for f, m := range map[string]string{"resources.limit_memory": r.LimitMemory, "resources.reservation_memory": r.ReservationMemory} {
+			if _, err := parseMemory(m); err != nil {
+				add(f, "Use a size such as 512M or 2G.")
+			}
+		}
+		if r.LimitCPUs < 0 || r.ReservationCPUs < 0 {
+			add("resources", "CPU amounts cannot be negative.")
+		}
+		if r.LimitCPUs > 0 && r.ReservationCPUs > r.LimitCPUs {
+			add("resources.reservation_cpus", "The reservation is above the limit.")
+		}
+	}
+	if r := s.RestartPolicy; r != nil {
+		switch r.Condition {
+		case "", "none", "on-failure", "any":
+		default:
+			add("restart_policy.condition", "Choose none, on-failure or any.")
+		}
+		dur("restart_policy.delay", r.Delay)
+		dur("restart_policy.window", r.Window)
+	}
+	for name, u := range map[string]*UpdatePolicy{"update_policy": s.UpdatePolicy, "rollback_policy": s.RollbackPolicy} {
+		if u == nil {
+			continue
+		}
+		switch u.FailureAction {
+		case "", "pause", "continue":
+		case "rollback":
+			if name == "rollback_policy" {
+				add(name+".failure_action", "A rollback cannot itself roll back: choose pause or continue.")
+			}
+		default:
+			add(name+".failure_action", "Choose pause, continue or rollback.")
+		}
+		switch u.Order {
+		case "", "stop-first", "start-first":
+		default:
+			add(name+".order", "Choose stop-first or start-first.")
+		}
+		dur(name+".delay", u.Delay)
+		dur(name+".monitor", u.Monitor)
+	}
+	if h := s.HealthCheck; h != nil {
+		if len(h.Test) == 0 || (h.Test[0] != "CMD" && h.Test[0] != "CMD-SHELL" && h.Test[0] != "NONE") {
+			add("healthcheck.test", `Start the test with "CMD", "CMD-SHELL" or "NONE".`)
+		}
+		dur("healthcheck.interval", h.Interval)
+		dur("healthcheck.timeout", h.Timeout)
+		dur("healthcheck.start_period", h.StartPeriod)
+		if h.Retries < 0 {
+			add("healthcheck.retries", "Retries cannot be negative.")
+		}
+	}
+}
+
+// parseMemory reads "512M"-style sizes into bytes ("" is 0).
+func parseMemory(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	m := memorySize.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	var n int64
+	fmt.Sscan(m[1], &n)
+	switch strings.ToLower(m[2]) {
+	case "k":
+		n <<= 10
+	case "m":
+		n <<= 20
+	case "g":
+		n <<= 30
+	}
+	return n, nil
+}

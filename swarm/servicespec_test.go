@@ -11,7 +11,9 @@ import (
 func u64(n uint64) *uint64 { return &n }
 
 func TestValidateRefusesBadSpecsWithFieldMessages(t *testing.T) {
-	base := func() ServiceSpec { return ServiceSpec{Name: "web", Image: "registry.example.com/team/app", Tag: "1.2"} }
+	base := func() ServiceSpec {
+		return ServiceSpec{Name: "web", Image: "registry.example.com/team/app", Tag: "1.2"}
+	}
 	for _, tc := range []struct {
 		name  string
 		edit  func(*ServiceSpec)

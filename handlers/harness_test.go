@@ -32,6 +32,7 @@ type testServer struct {
 	URL     string
 	Store   *store.Store
 	Engine  *swarm.Engine
+	Model   *swarm.Model
 	Data    string
 	Log     *syncBuffer
 	handler *Handlers
@@ -69,10 +70,12 @@ func startServer(t *testing.T, dataDir, dockerHost string) *testServer {
 	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	go eng.Watch(watchCtx, 300*time.Millisecond) // as serve does, so the banner recovers by itself
+	model := swarm.NewModel(eng)
+	go model.Run(watchCtx)
 	h := New(st, eng, NewSessionManager(st, false), log, Config{})
 	e := echo.New()
 	h.Register(e)
-	ts := &testServer{t: t, Store: st, Engine: eng, Data: dataDir, Log: logBuf, handler: h, srv: httptest.NewServer(e), stopWatch: stopWatch}
+	ts := &testServer{t: t, Store: st, Engine: eng, Model: model, Data: dataDir, Log: logBuf, handler: h, srv: httptest.NewServer(e), stopWatch: stopWatch}
 	ts.URL = ts.srv.URL
 	t.Cleanup(ts.Close)
 	return ts

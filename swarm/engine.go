@@ -32,6 +32,9 @@ type Engine struct {
 
 	mu   sync.RWMutex
 	last Status
+
+	// model, when running, answers reads from memory.
+	model *Model
 }
 
 // Connect creates a client from the standard DOCKER_HOST environment (through
@@ -119,6 +122,11 @@ func (e *Engine) status(ctx context.Context) Status {
 		Managers:      info.Swarm.Managers,
 	}
 	if !st.SwarmActive() || !st.IsManager {
+		return st
+	}
+	if m := e.liveModel(); m != nil {
+		st.Services, st.Tasks, st.RunningTasks = m.counts()
+		st.HasNetwork = m.hasNetwork(DefaultNetwork)
 		return st
 	}
 	services, err := e.cli.ServiceList(ctx, dswarm.ServiceListOptions{})

@@ -159,7 +159,7 @@ func (e *Engine) CreateService(ctx context.Context, s ServiceSpec, owner string,
 		}
 		return Service{}, e.wrap(err)
 	}
-	return e.Service(ctx, res.ID)
+	return e.inspectService(ctx, res.ID)
 }
 
 // UpdateService replaces a service's spec (its name cannot change), keeping its owner label.
@@ -196,7 +196,7 @@ func (e *Engine) update(ctx context.Context, name string, cred *Credential, opts
 		change(&spec)
 		_, err = e.cli.ServiceUpdate(ctx, cur.ID, cur.Version, spec, opts)
 		if err == nil {
-			return e.Service(ctx, cur.ID)
+			return e.inspectService(ctx, cur.ID)
 		}
 		if attempt == 0 && strings.Contains(err.Error(), "out of sequence") {
 			continue
@@ -259,11 +259,37 @@ func (e *Engine) RemoveService(ctx context.Context, name string) error {
 		}
 		return e.wrap(err)
 	}
+	if e.model != nil {
+		if s, ok := e.model.Service(name); ok {
+			e.model.refreshService(ctx, s.ID)
+		}
+	}
 	return nil
 }
 
-// Service returns one service (by name or id) with its tasks.
+// liveModel returns the model when it holds a complete view.
+func (e *Engine) liveModel() *Model {
+	if e.model == nil {
+		return nil
+	}
+	if ok, _, _ := e.model.Ready(); !ok {
+		return nil
+	}
+	return e.model
+}
+
+// Service returns one service (by name or id) with its tasks, from the live model when it runs.
 func (e *Engine) Service(ctx context.Context, nameOrID string) (Service, error) {
+	if m := e.liveModel(); m != nil {
+		if s, ok := m.Service(nameOrID); ok {
+			return s, nil
+		}
+	}
+	return e.inspectService(ctx, nameOrID)
+}
+
+// inspectService asks the engine for one service and its tasks, and refreshes the model with it.
+func (e *Engine) inspectService(ctx context.Context, nameOrID string) (Service, error) {
 	svc, _, err := e.cli.ServiceInspectWithRaw(ctx, nameOrID, dswarm.ServiceInspectOptions{})
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
@@ -279,11 +305,19 @@ func (e *Engine) Service(ctx context.Context, nameOrID string) (Service, error) 
 	if err != nil {
 		return Service{}, err
 	}
+	if e.model != nil {
+		e.model.refreshService(ctx, svc.ID)
+		e.model.mergeServiceTasks(svc.ID, tasks)
+	}
 	return serviceFrom(svc, tasks, names), nil
 }
 
-// Services lists every service with its running and desired task counts, by name.
+// Services lists every service with its running and desired task counts, by name,
+// from the live model when it runs.
 func (e *Engine) Services(ctx context.Context) ([]Service, error) {
+	if m := e.liveModel(); m != nil {
+		return m.Services(), nil
+	}
 	list, err := e.cli.ServiceList(ctx, dswarm.ServiceListOptions{})
 	if err != nil {
 		return nil, e.wrap(err)

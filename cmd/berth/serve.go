@@ -61,6 +61,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	bg, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
 	go engine.Watch(bg, 3*time.Second)
+	go swarm.NewModel(engine).Run(bg)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -1,0 +1,410 @@
+package swarm
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	dswarm "github.com/docker/docker/api/types/swarm"
+)
+
+// How the live model keeps up with the engine.
+const (
+	taskPollInterval  = 500 * time.Millisecond // the events stream carries no task changes
+	reconcileInterval = 30 * time.Second
+	maxBackoff        = 5 * time.Second
+)
+
+// Change says what moved in the swarm, for pages that follow it live.
+type Change struct {
+	Kind      string // service, task, node, config, secret, network, model
+	ID        string
+	ServiceID string // for task changes (and service changes, the service itself)
+}
+
+// Model is an in-memory view of the swarm, built by a full listing, kept current
+// from the engine's events stream and a task poll, reconciled periodically and
+// rebuilt whenever the stream drops. Pages read it instead of calling the engine.
+type Model struct {
+	e *Engine
+
+	mu        sync.RWMutex
+	services  map[string]dswarm.Service
+	tasks     map[string]dswarm.Task
+	nodes     map[string]dswarm.Node
+	networks  map[string]string
+	ready     bool
+	syncedAt  time.Time
+	lastError string
+	snapshot  []Service // the converted list, rebuilt after changes
+	dirty     bool
+
+	subMu sync.Mutex
+	subs  map[chan Change]struct{}
+	// streams counts events streams opened, for tests that check a rebuild happened.
+	streams int
+}
+
+// NewModel makes an empty model over the engine; Run fills it.
+func NewModel(e *Engine) *Model {
+	m := &Model{e: e, subs: map[chan Change]struct{}{}, dirty: true}
+	e.model = m
+	return m
+}
+
+// Ready reports whether the model holds a complete view, and when it was last rebuilt.
+func (m *Model) Ready() (bool, time.Time, string) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.ready, m.syncedAt, m.lastError
+}
+
+// Streams is how many times the model (re)connected to the events stream.
+func (m *Model) Streams() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.streams
+}
+
+// Subscribe returns a channel of changes and a function that ends the subscription.
+// A slow reader misses changes rather than blocking the model; it should re-read the model.
+func (m *Model) Subscribe() (<-chan Change, func()) {
+	ch := make(chan Change, 64)
+	m.subMu.Lock()
+	m.subs[ch] = struct{}{}
+	m.subMu.Unlock()
+	return ch, func() {
+		m.subMu.Lock()
+		delete(m.subs, ch)
+		m.subMu.Unlock()
+	}
+}
+
+func (m *Model) notify(c Change) {
+	m.subMu.Lock()
+	defer m.subMu.Unlock()
+	for ch := range m.subs {
+		select {
+		case ch <- c:
+		default:
+		}
+	}
+}
+
+// Run keeps the model current until ctx ends.
+func (m *Model) Run(ctx context.Context) {
+	backoff := 200 * time.Millisecond
+	go m.pollTasks(ctx)
+	for ctx.Err() == nil {
+		since := time.Now()
+		if err := m.rebuild(ctx); err != nil {
+			m.fail(err)
+			if !sleep(ctx, backoff) {
+				return
+			}
+			backoff = min(backoff*2, maxBackoff)
+			continue
+		}
+		backoff = 200 * time.Millisecond
+		m.follow(ctx, since)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func (m *Model) fail(err error) {
+	m.mu.Lock()
+	m.ready, m.lastError = false, m.e.plainError(err)
+	m.mu.Unlock()
+	m.notify(Change{Kind: "model"})
+}
+
+// rebuild replaces the whole view with a fresh listing.
+func (m *Model) rebuild(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	services, err := m.e.cli.ServiceList(ctx, dswarm.ServiceListOptions{})
+	if err != nil {
+		return err
+	}
+	tasks, err := m.e.cli.TaskList(ctx, dswarm.TaskListOptions{})
+	if err != nil {
+		return err
+	}
+	nodes, err := m.e.cli.NodeList(ctx, dswarm.NodeListOptions{})
+	if err != nil {
+		return err
+	}
+	nets, err := m.e.cli.NetworkList(ctx, network.ListOptions{})
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.services = make(map[string]dswarm.Service, len(services))
+	for _, s := range services {
+		m.services[s.ID] = s
+	}
+	m.tasks = make(map[string]dswarm.Task, len(tasks))
+	for _, t := range tasks {
+		m.tasks[t.ID] = t
+	}
+	m.nodes = make(map[string]dswarm.Node, len(nodes))
+	for _, n := range nodes {
+		m.nodes[n.ID] = n
+	}
+	m.networks = make(map[string]string, len(nets))
+	for _, n := range nets {
+		m.networks[n.ID] = n.Name
+	}
+	m.ready, m.syncedAt, m.lastError, m.dirty = true, time.Now(), "", true
+	m.mu.Unlock()
+	m.notify(Change{Kind: "model"})
+	return nil
+}
+
+// follow applies the events stream until it drops or a reconcile is due.
+func (m *Model) follow(ctx context.Context, since time.Time) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	f := filters.NewArgs()
+	for _, t := range []string{"service", "node", "network", "config", "secret"} {
+		f.Add("type", t)
+	}
+	msgs, errs := m.e.cli.Events(ctx, events.ListOptions{Since: since.Format(time.RFC3339Nano), Filters: f})
+	m.mu.Lock()
+	m.streams++
+	m.mu.Unlock()
+	reconcile := time.NewTimer(reconcileInterval)
+	defer reconcile.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case err := <-errs:
+			if ctx.Err() == nil {
+				m.e.log.Warn("docker events stream ended; rebuilding the live model", "error", err)
+				m.fail(err)
+			}
+			return
+		case <-reconcile.C:
+			return // Run rebuilds from a full listing, then follows again
+		case msg := <-msgs:
+			m.apply(ctx, msg)
+		}
+	}
+}
+
+// apply updates the model for one event by re-reading the object it names.
+func (m *Model) apply(ctx context.Context, msg events.Message) {
+	id := msg.Actor.ID
+	switch msg.Type {
+	case events.ServiceEventType:
+		m.refreshService(ctx, id)
+	case events.NodeEventType:
+		n, _, err := m.e.cli.NodeInspectWithRaw(ctx, id)
+		m.mu.Lock()
+		if err != nil {
+			delete(m.nodes, id)
+		} else {
+			m.nodes[id] = n
+		}
+		m.dirty = true
+		m.mu.Unlock()
+		m.notify(Change{Kind: "node", ID: id})
+	case events.NetworkEventType:
+		m.mu.Lock()
+		if msg.Action == events.ActionRemove {
+			delete(m.networks, id)
+		} else if name := msg.Actor.Attributes["name"]; name != "" {
+			m.networks[id] = name
+		}
+		m.dirty = true
+		m.mu.Unlock()
+		m.notify(Change{Kind: "network", ID: id})
+	default:
+		m.notify(Change{Kind: string(msg.Type), ID: id})
+	}
+}
+
+// refreshService re-reads one service (or forgets it once removed); writers call it for read-your-writes.
+func (m *Model) refreshService(ctx context.Context, id string) {
+	s, _, err := m.e.cli.ServiceInspectWithRaw(ctx, id, dswarm.ServiceInspectOptions{})
+	m.mu.Lock()
+	if m.services == nil {
+		m.mu.Unlock()
+		return
+	}
+	if err != nil {
+		delete(m.services, id)
+		for tid, t := range m.tasks {
+			if t.ServiceID == id {
+				delete(m.tasks, tid)
+			}
+		}
+	} else {
+		m.services[s.ID] = s
+		id = s.ID
+	}
+	m.dirty = true
+	m.mu.Unlock()
+	m.notify(Change{Kind: "service", ID: id, ServiceID: id})
+}
+
+// pollTasks keeps tasks current: the events stream does not carry task changes.
+func (m *Model) pollTasks(ctx context.Context) {
+	t := time.NewTicker(taskPollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if ok, _, _ := m.Ready(); !ok {
+			continue
+		}
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		tasks, err := m.e.cli.TaskList(tctx, dswarm.TaskListOptions{})
+		cancel()
+		if err != nil {
+			continue // the events stream reports a dead engine
+		}
+		m.mergeTasks(tasks)
+	}
+}
+
+// mergeTasks replaces the task set and tells subscribers which services' tasks changed.
+func (m *Model) mergeTasks(tasks []dswarm.Task) {
+	changed := map[string]bool{}
+	next := make(map[string]dswarm.Task, len(tasks))
+	m.mu.Lock()
+	for _, t := range tasks {
+		next[t.ID] = t
+		if old, ok := m.tasks[t.ID]; !ok || old.Version.Index != t.Version.Index {
+			changed[t.ServiceID] = true
+		}
+	}
+	for id, old := range m.tasks {
+		if _, ok := next[id]; !ok {
+			changed[old.ServiceID] = true
+		}
+	}
+	m.tasks = next
+	if len(changed) > 0 {
+		m.dirty = true
+	}
+	m.mu.Unlock()
+	for sid := range changed {
+		m.notify(Change{Kind: "task", ServiceID: sid})
+	}
+}
+
+// mergeServiceTasks replaces one service's tasks with a fresh listing of them.
+func (m *Model) mergeServiceTasks(serviceID string, tasks []dswarm.Task) {
+	m.mu.Lock()
+	if m.tasks == nil {
+		m.mu.Unlock()
+		return
+	}
+	for id, t := range m.tasks {
+		if t.ServiceID == serviceID {
+			delete(m.tasks, id)
+		}
+	}
+	for _, t := range tasks {
+		m.tasks[t.ID] = t
+	}
+	m.dirty = true
+	m.mu.Unlock()
+	m.notify(Change{Kind: "task", ServiceID: serviceID})
+}
+
+// Services returns every service with its tasks' state, from memory.
+func (m *Model) Services() []Service {
+	m.mu.RLock()
+	if !m.dirty {
+		defer m.mu.RUnlock()
+		return m.snapshot
+	}
+	m.mu.RUnlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.dirty {
+		names := nameMaps{nodes: make(map[string]string, len(m.nodes)), networks: m.networks}
+		for id, n := range m.nodes {
+			names.nodes[id] = n.Description.Hostname
+		}
+		byService := map[string][]dswarm.Task{}
+		for _, t := range m.tasks {
+			byService[t.ServiceID] = append(byService[t.ServiceID], t)
+		}
+		out := make([]Service, 0, len(m.services))
+		for _, s := range m.services {
+			out = append(out, serviceFrom(s, byService[s.ID], names))
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Spec.Name < out[j].Spec.Name })
+		m.snapshot, m.dirty = out, false
+	}
+	return m.snapshot
+}
+
+// Service returns one service by name or id, from memory.
+func (m *Model) Service(nameOrID string) (Service, bool) {
+	for _, s := range m.Services() {
+		if s.ID == nameOrID || s.Spec.Name == nameOrID {
+			return s, true
+		}
+	}
+	return Service{}, false
+}
+
+// Nodes returns the nodes, from memory.
+func (m *Model) Nodes() []dswarm.Node {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]dswarm.Node, 0, len(m.nodes))
+	for _, n := range m.nodes {
+		out = append(out, n)
+	}
+	return out
+}
+
+// counts returns the service count and the tasks that should run and do, from memory.
+func (m *Model) counts() (services, tasks, running int) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, t := range m.tasks {
+		if t.DesiredState == dswarm.TaskStateRunning {
+			tasks++
+			if t.Status.State == dswarm.TaskStateRunning {
+				running++
+			}
+		}
+	}
+	return len(m.services), tasks, running
+}
+
+// hasNetwork reports whether a network of that name exists.
+func (m *Model) hasNetwork(name string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, n := range m.networks {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}

@@ -125,9 +125,7 @@ func TestServiceDeployedThroughTheAPIReadsItsEnvSecretConfigAndVolume(t *testing
 		t.Fatalf("PUT: %d %s", r.Status, r.Body)
 	}
 	waitRunning(t, s, name, 2, "berth-test/busybox:latest")
-	if got := s.readInService(t, name, "sh", "-c", `echo "$GREETING|$LONG"`); got != "replaced|\n" {
-		t.Errorf("after PUT the task reads %q", got)
-	}
+	eventuallyReads(t, s, name, "replaced|\n", "sh", "-c", `echo "$GREETING|$LONG"`)
 
 	// PATCH changes only what it names; null removes a variable.
 	patch := map[string]any{"env": map[string]any{"ADDED": "yes", "GREETING": nil}, "replicas": 1}
@@ -135,9 +133,7 @@ func TestServiceDeployedThroughTheAPIReadsItsEnvSecretConfigAndVolume(t *testing
 		t.Fatalf("PATCH: %d %s", r.Status, r.Body)
 	}
 	waitRunning(t, s, name, 1, "berth-test/busybox:latest")
-	if got := s.readInService(t, name, "sh", "-c", `echo "$ADDED|$GREETING"; cat /run/secrets/db_pw`); got != "yes|\nhunter2-db" {
-		t.Errorf("after PATCH the task reads %q", got)
-	}
+	eventuallyReads(t, s, name, "yes|\nhunter2-db", "sh", "-c", `echo "$ADDED|$GREETING"; cat /run/secrets/db_pw`)
 	recs, _ := s.Store.AuditRecords(ctx, store.AuditFilter{Object: "service:" + name})
 	var actions []string
 	for _, r := range recs {
@@ -286,4 +282,19 @@ func TestWebhookRedeploysWithAndWithoutTag(t *testing.T) {
 	if r := call(hook.URL); r.Status != http.StatusNotFound {
 		t.Errorf("the old URL after regenerating: %d", r.Status)
 	}
+}
+
+// eventuallyReads waits until a running task of the service prints want (old tasks
+// may still run for a moment while an update rolls out).
+func eventuallyReads(t *testing.T, s *swarmServer, service, want string, cmd ...string) {
+	t.Helper()
+	var got string
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if got = s.readInService(t, service, cmd...); got == want {
+			return
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	t.Errorf("%s: tasks read %q, want %q", service, got, want)
 }

@@ -141,15 +141,21 @@ func (s *swarmServer) readInService(t *testing.T, service string, cmd ...string)
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	node, id, err := s.cluster.RunningContainer(ctx, service)
-	if err != nil {
-		t.Fatal(err)
+	for {
+		node, id, err := s.cluster.RunningContainer(ctx, service)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := enginetest.Exec(ctx, node, id, cmd...)
+		if err == nil {
+			return out
+		}
+		// The container may have been stopping (a rollout replaces it): try the next one.
+		if ctx.Err() != nil {
+			t.Fatalf("exec in %s: %v", service, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	out, err := enginetest.Exec(ctx, node, id, cmd...)
-	if err != nil {
-		t.Fatalf("exec in %s: %v", service, err)
-	}
-	return out
 }
 
 // dbFilesContain reports whether the raw database files hold the bytes.

@@ -139,3 +139,14 @@ func (b *browserTab) screenshot(t *testing.T, name string) {
 	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, t.Name()+"-"+name+".png"), png, 0o644)
 }
+
+// poll waits until a JavaScript expression is true in the page.
+func (b *browserTab) poll(t *testing.T, what, expr string, timeout time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, timeout+5*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(timeout))); err != nil {
+		b.screenshot(t, "failed-"+what)
+		t.Fatalf("%s: %v", what, err)
+	}
+}

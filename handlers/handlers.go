@@ -35,6 +35,9 @@ type Engine interface {
 	ScaleService(ctx context.Context, name string, replicas uint64) (swarm.Service, error)
 	RollbackService(ctx context.Context, name string) (swarm.Service, error)
 	RemoveService(ctx context.Context, name string) error
+	ServiceLogs(ctx context.Context, name, tail string, follow bool, fn func(swarm.LogLine) error) error
+	Subscribe() (<-chan swarm.Change, func())
+	ModelState() (ready bool, syncedAt time.Time, lastError string)
 
 	MappingStates(ctx context.Context, names []string) (map[string]swarm.MappingState, error)
 	CreateMappingVolume(ctx context.Context, name string) error

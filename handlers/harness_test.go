@@ -157,6 +157,20 @@ func (c *client) get(path string) page {
 	return c.do(req)
 }
 
+// stream opens a server-sent events path and returns its status and whatever arrived within half a second.
+func (c *client) stream(path string) page {
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body) // ends with the context for a live stream
+	return page{Status: res.StatusCode, Body: string(body), Header: res.Header, Location: res.Header.Get("Location")}
+}
+
 // post submits a form with the CSRF token of the last page seen.
 func (c *client) post(path string, form url.Values) page {
 	if form == nil {

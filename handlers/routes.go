@@ -19,7 +19,10 @@ type Route struct {
 	// Before2FA routes stay open to a user who must still enrol in two-factor.
 	Before2FA bool
 	// Hook routes authenticate by the secret in their path: no session, no CSRF token.
-	Hook   bool
+	Hook bool
+	// Stream routes answer with server-sent events: the session is read but never
+	// saved, because saving buffers the whole answer.
+	Stream bool
 	handle echo.HandlerFunc
 }
 
@@ -38,6 +41,7 @@ func (h *Handlers) Routes() []Route {
 		return Route{Method: method, Path: path, MinRole: min, API: true, handle: fn}
 	}
 	early := func(r Route) Route { r.Before2FA = true; return r }
+	stream := func(r Route) Route { r.Stream = true; return r }
 	return []Route{
 		ui(http.MethodGet, "/healthz", anyone, h.Healthz),
 		ui(http.MethodGet, "/login", anyone, h.LoginPage),
@@ -94,6 +98,16 @@ func (h *Handlers) Routes() []Route {
 		ui(http.MethodGet, "/jobs/:id", viewer, h.JobPage),
 		ui(http.MethodGet, "/jobs/:id/status", viewer, h.JobStatus),
 
+		ui(http.MethodGet, "/services", viewer, h.ServicesPage),
+		stream(ui(http.MethodGet, "/services/events", viewer, h.ServicesEvents)),
+		ui(http.MethodGet, "/services/:name", viewer, h.ServicePage),
+		stream(ui(http.MethodGet, "/services/:name/events", viewer, h.ServiceEvents)),
+		ui(http.MethodGet, "/services/:name/logs", viewer, h.ServiceLogsPage),
+		ui(http.MethodPost, "/services/:name/scale", operator, h.ScaleService),
+		ui(http.MethodPost, "/services/:name/redeploy", operator, h.RedeployService),
+		ui(http.MethodPost, "/services/:name/rollback", operator, h.RollbackService),
+		ui(http.MethodPost, "/services/:name/delete", operator, h.DeleteService),
+
 		ui(http.MethodGet, "/volumes", viewer, h.VolumesPage),
 		ui(http.MethodPost, "/volumes", operator, h.CreateMapping),
 		ui(http.MethodPost, "/volumes/:name/delete", operator, h.DeleteMapping),
@@ -144,6 +158,8 @@ func (h *Handlers) Register(e *echo.Echo) {
 		case r.Hook:
 		case r.API:
 			mw = []echo.MiddlewareFunc{h.apiAuth, requireRole(r.MinRole)}
+		case r.Stream:
+			mw = []echo.MiddlewareFunc{h.readSession, h.loadUser, requireRole(r.MinRole), h.enforce2FA}
 		default:
 			mw = append(append(mw, uiChain...), requireRole(r.MinRole))
 			if r.MinRole != "" && !r.Before2FA {

@@ -134,6 +134,15 @@ var roleModel = map[string]store.Role{
 	"POST /secrets/:name/delete":            store.RoleOperator,
 	"GET /jobs/:id":                         store.RoleViewer,
 	"GET /jobs/:id/status":                  store.RoleViewer,
+	"GET /services":                         store.RoleViewer,
+	"GET /services/events":                  store.RoleViewer,
+	"GET /services/:name":                   store.RoleViewer,
+	"GET /services/:name/events":            store.RoleViewer,
+	"GET /services/:name/logs":              store.RoleViewer,
+	"POST /services/:name/scale":            store.RoleOperator,
+	"POST /services/:name/redeploy":         store.RoleOperator,
+	"POST /services/:name/rollback":         store.RoleOperator,
+	"POST /services/:name/delete":           store.RoleOperator,
 	"GET /volumes":                          store.RoleViewer,
 	"POST /volumes":                         store.RoleOperator,
 	"POST /volumes/:name/delete":            store.RoleOperator,
@@ -222,6 +231,8 @@ func TestEveryRouteAnswersEachRoleAsTheRoleModelSays(t *testing.T) {
 					req.Header.Set("Authorization", "Bearer "+tokens[role])
 				}
 				p = c.do(req)
+			case r.Stream:
+				p = c.stream(path)
 			case r.Method == http.MethodGet:
 				p = c.get(path)
 			default:

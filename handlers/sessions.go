@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"github.com/labstack/echo/v4"
 	"net/http"
 	"time"
 
@@ -31,3 +32,20 @@ const (
 	sessEpoch  = "epoch"
 	sessCSRF   = "csrf"
 )
+
+// readSession loads the session for a streaming answer without the saving
+// wrapper, which would hold the stream back until it ends.
+func (h *Handlers) readSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		token := ""
+		if ck, err := c.Cookie(h.sessions.Cookie.Name); err == nil {
+			token = ck.Value
+		}
+		ctx, err := h.sessions.Load(c.Request().Context(), token)
+		if err != nil {
+			return err
+		}
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
+}

@@ -38,3 +38,40 @@ func stepClass(state string) string {
 	}
 	return "state-warn"
 }
+
+func healthClass(h string) string {
+	switch h {
+	case "ok":
+		return "state-ok"
+	case "down":
+		return "state-bad"
+	}
+	return "state-warn"
+}
+
+func rolloutClass(s string) string {
+	switch s {
+	case "completed":
+		return "state-ok"
+	case "paused", "rollback_paused", "rollback_completed":
+		return "state-bad"
+	}
+	return "state-warn"
+}
+
+func taskClass(s string) string {
+	switch s {
+	case "running", "complete":
+		return "state-ok"
+	case "failed", "rejected", "orphaned":
+		return "state-bad"
+	}
+	return "muted"
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

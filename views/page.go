@@ -4,6 +4,8 @@ package views
 
 import (
 	"encoding/json"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -67,3 +69,17 @@ func FormatTime(t time.Time) string {
 // htmxConfig turns off htmx's inline indicator styles (blocked by the CSP) and
 // swaps 4xx answers (re-rendered forms, error fragments) that htmx would otherwise drop.
 const htmxConfig = `{"includeIndicatorStyles":false,"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"4..","swap":true},{"code":"5..","swap":true,"error":true}]}`
+
+// String joins the messages, field by field, for places that show them in one line.
+func (e FieldErrors) String() string {
+	keys := make([]string, 0, len(e))
+	for k := range e {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, k+": "+e[k])
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,125 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berthhq/berth/store"
+	"github.com/berthhq/berth/swarm/enginetest"
+	"github.com/chromedp/chromedp"
+	"github.com/docker/docker/api/types/swarm"
+)
+
+func TestServicePageActionsAndLogs(t *testing.T) {
+	s := newSwarmServer(t)
+	ctx := context.Background()
+	name := uniq("acts")
+	spec := serviceSpec(name)
+	spec.TaskTemplate.ContainerSpec.Command = []string{"sh", "-c", "echo to-stdout; echo to-stderr >&2; trap 'exit 0' TERM; while true; do sleep 1; done"}
+	s.createService(t, spec)
+	waitRunning(t, s, name, 1, enginetest.BusyboxImage)
+
+	page := s.op.get("/services/" + name)
+	if page.Status != http.StatusOK || !strings.Contains(page.Body, `sse-connect="/services/`+name+`/events"`) || !strings.Contains(page.Body, ">running<") {
+		t.Fatalf("service page: %d", page.Status)
+	}
+	if p := s.op.post("/services/"+name+"/scale", url.Values{"replicas": {"many"}}); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "whole number") {
+		t.Errorf("bad replica count: %d", p.Status)
+	}
+	if p := s.op.post("/services/"+name+"/scale", url.Values{"replicas": {"2"}}); p.Status != http.StatusSeeOther {
+		t.Fatalf("scale: %d %s", p.Status, p.Body)
+	}
+	waitRunning(t, s, name, 2, enginetest.BusyboxImage)
+	if p := s.op.get("/services/" + name); !strings.Contains(p.Body, "Scaling "+name+" to 2") {
+		t.Error("no notice after scaling")
+	}
+	before := taskIDs(t, s, name)
+	s.op.get("/services/" + name)
+	if p := s.op.post("/services/"+name+"/redeploy", nil); p.Status != http.StatusSeeOther {
+		t.Fatalf("redeploy: %d %s", p.Status, p.Body)
+	}
+	waitFor(t, 60*time.Second, "new tasks after the redeploy", func() bool {
+		after := taskIDs(t, s, name)
+		return len(after) == 2 && after[0] != before[0] && after[1] != before[1] && after[0] != before[1]
+	})
+	s.op.get("/services/" + name)
+	if p := s.op.post("/services/"+name+"/rollback", nil); p.Status != http.StatusSeeOther {
+		t.Fatalf("rollback: %d %s", p.Status, p.Body)
+	}
+	waitFor(t, 60*time.Second, "the rollback to one replica... of the previous spec", func() bool {
+		svc, _, _ := s.docker.ServiceInspectWithRaw(ctx, name, swarm.ServiceInspectOptions{})
+		return svc.UpdateStatus != nil && strings.HasPrefix(string(svc.UpdateStatus.State), "rollback_completed")
+	})
+
+	logs := s.op.get("/services/" + name + "/logs?tail=50")
+	if !strings.Contains(logs.Body, `class="log-stdout"`) || !strings.Contains(logs.Body, "to-stdout") ||
+		!strings.Contains(logs.Body, `class="log-stderr"`) || !strings.Contains(logs.Body, "to-stderr") {
+		t.Errorf("logs page does not show both streams apart:\n%s", between(logs.Body, `id="log-lines"`, "</pre>"))
+	}
+	dl := s.op.get("/services/" + name + "/logs?tail=all&download=1")
+	if !strings.Contains(dl.Header.Get("Content-Disposition"), name+".log") || !strings.Contains(dl.Body, " stderr to-stderr") {
+		t.Errorf("download: %q %q", dl.Header.Get("Content-Disposition"), trim(dl.Body))
+	}
+
+	s.op.get("/services/" + name)
+	if p := s.op.post("/services/"+name+"/delete", url.Values{"confirm": {"wrong"}}); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "type the service") {
+		t.Errorf("delete without the name: %d", p.Status)
+	}
+	if _, _, err := s.docker.ServiceInspectWithRaw(ctx, name, swarm.ServiceInspectOptions{}); err != nil {
+		t.Fatal("a wrong confirmation deleted the service")
+	}
+	if p := s.op.post("/services/"+name+"/delete", url.Values{"confirm": {name}}); p.Status != http.StatusSeeOther {
+		t.Fatalf("delete: %d", p.Status)
+	}
+	if _, _, err := s.docker.ServiceInspectWithRaw(ctx, name, swarm.ServiceInspectOptions{}); err == nil {
+		t.Error("the service survived its deletion")
+	}
+	recs, _ := s.Store.AuditRecords(ctx, store.AuditFilter{Object: "service:" + name})
+	var actions []string
+	for _, r := range recs {
+		actions = append(actions, r.Action+":"+r.Outcome)
+	}
+	if strings.Join(actions, ",") != "service.delete:ok,service.rollback:ok,service.redeploy:ok,service.scale:ok" {
+		t.Errorf("audit trail %v", actions)
+	}
+}
+
+func TestBrowserServicesListAndTasksFollowTheSwarmLive(t *testing.T) {
+	s := newSwarmServer(t)
+	ctx := context.Background()
+	b := newBrowser(t)
+	b.do(t, "sign in",
+		chromedp.Navigate(s.URL+"/login"),
+		chromedp.SendKeys(chromedp.CSS("#username"), "op"),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#login button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#environment")),
+		chromedp.Navigate(s.URL+"/services"),
+		chromedp.WaitVisible(chromedp.CSS("#services")),
+	)
+	eval[bool](t, b, `window.berthMarker = true`)
+	name := uniq("live")
+	id := s.createService(t, serviceSpec(name)) // behind Berth's back
+	b.do(t, "the new service appears without a reload", chromedp.WaitVisible(chromedp.CSS("#service-"+name)))
+	if !eval[bool](t, b, `window.berthMarker === true`) {
+		t.Error("the page reloaded")
+	}
+	b.poll(t, "its task runs", `document.querySelector("#service-`+name+` .replicas").textContent.trim() === "1/1"`, 60*time.Second)
+	b.do(t, "open the service", chromedp.Click(chromedp.CSS(`#service-`+name+` a`)), chromedp.WaitVisible(chromedp.CSS("#tasks")))
+	svc, _, _ := s.docker.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
+	three := uint64(3)
+	svc.Spec.Mode.Replicated.Replicas = &three
+	if _, err := s.docker.ServiceUpdate(ctx, id, svc.Version, svc.Spec, swarm.ServiceUpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b.poll(t, "the tasks table follows the scale-up", `document.querySelector("#service-live .replicas").textContent.trim() === "3/3"`, 60*time.Second)
+	if n := eval[int](t, b, `document.querySelectorAll("#tasks tbody tr").length`); n < 3 {
+		t.Errorf("%d task rows, want 3", n)
+	}
+	b.screenshot(t, "service")
+	b.requireCleanConsole(t)
+}

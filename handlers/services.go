@@ -1,0 +1,268 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/a-h/templ"
+	"github.com/berthhq/berth/store"
+	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/views"
+	"github.com/labstack/echo/v4"
+)
+
+// health sums up a service's state in one word.
+func health(s swarm.Service) string {
+	switch {
+	case s.UpdateState == "updating" || s.UpdateState == "rollback_started":
+		return "updating"
+	case s.UpdateState == "paused" || s.UpdateState == "rollback_paused":
+		return "rollout paused"
+	case s.Desired == 0:
+		return "scaled to 0"
+	case s.Running >= s.Desired:
+		return "ok"
+	case s.Running == 0:
+		return "down"
+	}
+	return "degraded"
+}
+
+func modeText(s swarm.Service) string {
+	if s.Spec.Mode == "global" {
+		return "global"
+	}
+	return "replicated"
+}
+
+// staleNote says, when the live model is not current, how old the shown state is.
+func (h *Handlers) staleNote() string {
+	ready, at, msg := h.engine.ModelState()
+	if ready {
+		return ""
+	}
+	if at.IsZero() {
+		return "The swarm's state is not known yet: " + msg
+	}
+	return fmt.Sprintf("Showing the state as of %s: %s", views.FormatTime(at), msg)
+}
+
+// serviceList builds the list's model, filtered by name or image.
+func (h *Handlers) serviceList(c echo.Context, q string) (views.ServiceList, error) {
+	list, err := h.engine.Services(c.Request().Context())
+	if err != nil {
+		return views.ServiceList{}, err
+	}
+	l := views.ServiceList{Filter: q, Stale: h.staleNote(), Total: len(list)}
+	q = strings.ToLower(q)
+	for _, s := range list {
+		if q != "" && !strings.Contains(strings.ToLower(s.Spec.Name), q) && !strings.Contains(strings.ToLower(s.Spec.Image), q) {
+			continue
+		}
+		l.Rows = append(l.Rows, views.ServiceRow{Name: s.Spec.Name, Image: s.Spec.Reference(), Mode: modeText(s), Running: s.Running,
+			Desired: s.Desired, Health: health(s), Updated: views.FormatTime(s.UpdatedAt), Managed: s.Managed, HasWarn: len(s.Warnings) > 0})
+	}
+	return l, nil
+}
+
+// ServicesPage lists the services.
+func (h *Handlers) ServicesPage(c echo.Context) error {
+	l, err := h.serviceList(c, c.QueryParam("q"))
+	if err != nil {
+		return err
+	}
+	p := h.page(c, "Services", "services")
+	return h.render(c, http.StatusOK, p, views.ServicesPage(p, l))
+}
+
+// ServicesEvents pushes the list again whenever a service or task changes.
+func (h *Handlers) ServicesEvents(c echo.Context) error {
+	q := c.QueryParam("q")
+	return h.streamFragments(c, "services", func(ch swarm.Change) bool { return ch.Kind == "service" || ch.Kind == "task" },
+		func() (templ.Component, error) {
+			l, err := h.serviceList(c, q)
+			return views.ServicesTable(l), err
+		})
+}
+
+// serviceDetail builds the service page's model.
+func (h *Handlers) serviceDetail(c echo.Context, name string) (views.ServiceDetail, error) {
+	s, err := h.engine.Service(c.Request().Context(), name)
+	if err != nil {
+		return views.ServiceDetail{}, err
+	}
+	spec, _ := json.MarshalIndent(s.Spec, "", "  ")
+	d := views.ServiceDetail{Name: s.Spec.Name, ID: s.ID, Image: s.Spec.Reference(), Mode: modeText(s), Running: s.Running, Desired: s.Desired,
+		Owner: s.Owner, Managed: s.Managed, Warnings: s.Warnings, Update: s.UpdateState, UpdateMsg: s.UpdateMessage, SpecJSON: string(spec),
+		Global: s.Spec.Mode == "global"}
+	if u := currentUser(c); u != nil {
+		d.CanOperate = u.Role.Rank() >= store.RoleOperator.Rank()
+	}
+	for _, t := range s.Tasks {
+		d.Tasks = append(d.Tasks, views.TaskRow{ID: t.ID, Node: t.Node, State: t.State, Desired: t.DesiredState, Error: t.Error,
+			Message: t.Message, Image: t.Image, Updated: views.FormatTime(t.UpdatedAt), Container: t.ContainerID})
+	}
+	return d, nil
+}
+
+func (h *Handlers) renderService(c echo.Context, status int, name string, edit func(*views.ServiceDetail)) error {
+	d, err := h.serviceDetail(c, name)
+	if err != nil {
+		return err
+	}
+	d.Notice = h.popNotice(c)
+	if edit != nil {
+		edit(&d)
+	}
+	p := h.page(c, "Service "+d.Name, "services")
+	return h.render(c, status, p, views.ServicePage(p, d))
+}
+
+// ServicePage shows one service.
+func (h *Handlers) ServicePage(c echo.Context) error {
+	return h.renderService(c, http.StatusOK, c.Param("name"), nil)
+}
+
+// ServiceEvents pushes the service's state again whenever it or its tasks change.
+func (h *Handlers) ServiceEvents(c echo.Context) error {
+	s, err := h.engine.Service(c.Request().Context(), c.Param("name"))
+	if err != nil {
+		return err
+	}
+	return h.streamFragments(c, "service", func(ch swarm.Change) bool { return ch.ServiceID == s.ID },
+		func() (templ.Component, error) {
+			d, err := h.serviceDetail(c, s.ID)
+			return views.ServiceState(d), err
+		})
+}
+
+// actionResult re-renders the service page after an action, with the outcome.
+func (h *Handlers) actionResult(c echo.Context, name, notice string, err error) error {
+	if errors.Is(err, swarm.ErrNotFound) {
+		return err
+	}
+	if err != nil {
+		msg := err.Error()
+		if fields, ok := swarm.IsSpecError(err); ok {
+			msg = views.FieldErrors(fields).String()
+		}
+		return h.renderService(c, http.StatusUnprocessableEntity, name, func(d *views.ServiceDetail) { d.Error = msg })
+	}
+	return h.redirectNotice(c, "/services/"+name, notice)
+}
+
+// ScaleService sets the replica count.
+func (h *Handlers) ScaleService(c echo.Context) error {
+	name := c.Param("name")
+	n, err := strconv.ParseUint(strings.TrimSpace(c.FormValue("replicas")), 10, 64)
+	if err != nil {
+		return h.actionResult(c, name, "", &swarm.SpecError{Fields: map[string]string{"replicas": fmt.Sprintf("Enter a whole number from 0 to %d.", swarm.MaxReplicas)}})
+	}
+	_, err = h.engine.ScaleService(c.Request().Context(), name, n)
+	h.audit(c, "service.scale", "service:"+name, outcomeOf(err), fmt.Sprintf("%d replicas", n))
+	return h.actionResult(c, name, fmt.Sprintf("Scaling %s to %d; the tasks below follow the swarm.", name, n), err)
+}
+
+// RedeployService restarts the tasks with a fresh pull under the owner's credential.
+func (h *Handlers) RedeployService(c echo.Context) error {
+	name := c.Param("name")
+	_, err := h.redeploy(c, name, "")
+	return h.actionResult(c, name, "Redeploying "+name+" with a fresh pull.", err)
+}
+
+// RollbackService returns the service to its previous spec.
+func (h *Handlers) RollbackService(c echo.Context) error {
+	name := c.Param("name")
+	_, err := h.engine.RollbackService(c.Request().Context(), name)
+	h.audit(c, "service.rollback", "service:"+name, outcomeOf(err), "")
+	return h.actionResult(c, name, "Rolling "+name+" back to its previous spec.", err)
+}
+
+// DeleteService removes a service once its name is typed to confirm.
+func (h *Handlers) DeleteService(c echo.Context) error {
+	name := c.Param("name")
+	s, err := h.engine.Service(c.Request().Context(), name)
+	if err != nil {
+		return err
+	}
+	if c.FormValue("confirm") != s.Spec.Name {
+		return h.renderService(c, http.StatusUnprocessableEntity, name, func(d *views.ServiceDetail) {
+			d.Error = "Not deleted: type the service's name, " + s.Spec.Name + ", to confirm."
+		})
+	}
+	if err := h.engine.RemoveService(c.Request().Context(), s.Spec.Name); err != nil {
+		h.audit(c, "service.delete", "service:"+name, "failed: "+err.Error(), "")
+		return h.actionResult(c, name, "", err)
+	}
+	if _, err := h.store.DeleteWebhook(c.Request().Context(), s.ID); err != nil {
+		return err
+	}
+	h.audit(c, "service.delete", "service:"+name, "ok", "")
+	return h.redirectNotice(c, "/services", "Deleted service "+name+".")
+}
+
+// ServiceLogsPage shows the tail of a service's logs, or downloads them.
+func (h *Handlers) ServiceLogsPage(c echo.Context) error {
+	name := c.Param("name")
+	tail := c.QueryParam("tail")
+	if tail != "all" {
+		n, err := strconv.Atoi(tail)
+		if err != nil || n < 1 || n > 100000 {
+			tail = "200"
+		}
+	}
+	s, err := h.engine.Service(c.Request().Context(), name)
+	if err != nil {
+		return err
+	}
+	nodes := map[string]string{}
+	for _, t := range s.Tasks {
+		nodes[t.ID] = t.Node
+	}
+	if c.QueryParam("download") != "" {
+		res := c.Response()
+		res.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		res.Header().Set("Content-Disposition", `attachment; filename="`+s.Spec.Name+`.log"`)
+		res.WriteHeader(http.StatusOK)
+		return h.engine.ServiceLogs(c.Request().Context(), s.ID, tail, false, func(l swarm.LogLine) error {
+			stream := "stdout"
+			if l.Stderr {
+				stream = "stderr"
+			}
+			_, err := fmt.Fprintf(res, "%s %s %s %s\n", l.Time.UTC().Format("2006-01-02T15:04:05.000Z"), shortTask(l.TaskID), stream, l.Text)
+			return err
+		})
+	}
+	var lines []views.LogLine
+	err = h.engine.ServiceLogs(c.Request().Context(), s.ID, tail, false, func(l swarm.LogLine) error {
+		stream := "stdout"
+		if l.Stderr {
+			stream = "stderr"
+		}
+		lines = append(lines, views.LogLine{Time: l.Time.UTC().Format("15:04:05.000"), Task: shortTask(l.TaskID) + "@" + nodes[l.TaskID], Stream: stream, Text: l.Text})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p := h.page(c, "Logs of "+s.Spec.Name, "services")
+	return h.render(c, http.StatusOK, p, views.LogsPage(p, s.Spec.Name, tail, lines))
+}
+
+func shortTask(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+func outcomeOf(err error) string {
+	if err != nil {
+		return "failed: " + err.Error()
+	}
+	return "ok"
+}

@@ -28,7 +28,7 @@ const unreachableEngine = "unix:///nonexistent/berth-test.sock"
 
 // testServer is the real router over a real SQLite file and a real Docker client.
 type testServer struct {
-	t       *testing.T
+	t       testing.TB
 	URL     string
 	Store   *store.Store
 	Engine  *swarm.Engine
@@ -42,7 +42,7 @@ type testServer struct {
 }
 
 // startServer serves Berth from dataDir (reused across restarts) against the engine at dockerHost.
-func startServer(t *testing.T, dataDir, dockerHost string) *testServer {
+func startServer(t testing.TB, dataDir, dockerHost string) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	key, _, err := seal.LoadKeyFile(filepath.Join(dataDir, "master.key"), true)
@@ -82,7 +82,7 @@ func startServer(t *testing.T, dataDir, dockerHost string) *testServer {
 }
 
 // newServer starts a server on a fresh data directory.
-func newServer(t *testing.T, dockerHost string) *testServer {
+func newServer(t testing.TB, dockerHost string) *testServer {
 	return startServer(t, t.TempDir(), dockerHost)
 }
 
@@ -113,7 +113,7 @@ const testPassword = "correct horse battery"
 
 // client is one visitor with its own cookies, as a browser would be.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	http *http.Client
 	csrf string

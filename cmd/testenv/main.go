@@ -34,6 +34,7 @@ func run(ctx context.Context, args []string) error {
 	nodes := fs.Int("nodes", 3, "engines in the shared test swarm (one manager, the rest workers)")
 	checks := fs.Bool("checks", true, "run gofmt, go vet and the templ drift check before the tests")
 	shell := fs.Bool("shell", false, "start the engines, print their environment and wait for Ctrl-C instead of testing")
+	race := fs.Bool("race", true, "run the tests with the race detector (turn it off for benchmarks)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -71,7 +72,10 @@ func run(ctx context.Context, args []string) error {
 		<-ctx.Done()
 		return nil
 	}
-	testArgs := []string{"test", "-race", "-count=1", "-timeout=60m"}
+	testArgs := []string{"test", "-count=1", "-timeout=60m"}
+	if *race {
+		testArgs = append(testArgs, "-race")
+	}
 	if rest := fs.Args(); len(rest) > 0 {
 		testArgs = append(testArgs, rest...)
 	} else {

@@ -100,7 +100,11 @@ func (h *Handlers) Routes() []Route {
 
 		ui(http.MethodGet, "/services", viewer, h.ServicesPage),
 		stream(ui(http.MethodGet, "/services/events", viewer, h.ServicesEvents)),
+		ui(http.MethodGet, "/services/new", operator, h.DeployPage),
+		ui(http.MethodPost, "/services/new", operator, h.Deploy),
 		ui(http.MethodGet, "/services/:name", viewer, h.ServicePage),
+		ui(http.MethodGet, "/services/:name/edit", operator, h.EditPage),
+		ui(http.MethodPost, "/services/:name/edit", operator, h.Deploy),
 		stream(ui(http.MethodGet, "/services/:name/events", viewer, h.ServiceEvents)),
 		ui(http.MethodGet, "/services/:name/logs", viewer, h.ServiceLogsPage),
 		ui(http.MethodPost, "/services/:name/scale", operator, h.ScaleService),

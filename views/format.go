@@ -2,7 +2,9 @@ package views
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 )
 
 func int64String(n int64) string { return strconv.FormatInt(n, 10) }
@@ -74,4 +76,56 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func titleCase(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// envError finds the message for an environment row: by key (from the spec's
+// validation) or by position (duplicates found while reading the form).
+func envError(errs FieldErrors, i int, key string) string {
+	if msg := errs["env."+key]; msg != "" {
+		return msg
+	}
+	return errs["env["+strconv.Itoa(i)+"]"]
+}
+
+// firstError returns the first message whose field starts with prefix.
+func firstError(errs FieldErrors, prefix string) string {
+	keys := make([]string, 0, len(errs))
+	for k := range errs {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	if len(keys) == 0 {
+		return ""
+	}
+	return errs[keys[0]]
+}
+
+// hasAdvancedErrors opens the advanced section when one of its fields is wrong.
+func (f DeployForm) hasAdvancedErrors() bool {
+	for k := range f.Errors {
+		for _, p := range []string{"constraints", "preferences", "resources", "restart_policy", "update_policy", "rollback_policy", "healthcheck", "logging"} {
+			if strings.HasPrefix(k, p) {
+				return true
+			}
+		}
+	}
+	return false
 }

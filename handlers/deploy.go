@@ -1,0 +1,356 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/views"
+	"github.com/labstack/echo/v4"
+)
+
+// newDeployForm is the empty form with Berth's defaults.
+func newDeployForm() views.DeployForm {
+	return views.DeployForm{Mode: "replicated", Replicas: "1", Env: []views.KV{{}}, Secrets: []views.FileRow{{}}, Configs: []views.FileRow{{}},
+		Volumes: []views.VolumeRow{{}}, Restart: "any", UpdateParallelism: "1",
+		UpdateFailure: "pause", UpdateOrder: "stop-first", RollbackOrder: "stop-first", LogDriver: "json-file",
+		LogOptions: "max-file=3\nmax-size=10m"}
+}
+
+// lines splits a text area into its non-empty, trimmed lines.
+func lines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// parseDeployForm reads the posted form; rows left empty are dropped.
+func parseDeployForm(c echo.Context) views.DeployForm {
+	form, _ := c.FormParams()
+	at := func(name string, i int) string {
+		if v := form[name]; i < len(v) {
+			return strings.TrimSpace(v[i])
+		}
+		return ""
+	}
+	f := views.DeployForm{
+		Name: strings.TrimSpace(c.FormValue("name")), Image: strings.TrimSpace(c.FormValue("image")), Tag: strings.TrimSpace(c.FormValue("tag")),
+		Digest: strings.TrimSpace(c.FormValue("digest")), Mode: c.FormValue("mode"), Replicas: strings.TrimSpace(c.FormValue("replicas")),
+		Command: c.FormValue("command"), Args: c.FormValue("args"), Constraints: c.FormValue("constraints"), Preferences: c.FormValue("preferences"),
+		LimitCPUs: strings.TrimSpace(c.FormValue("limit_cpus")), LimitMemory: strings.TrimSpace(c.FormValue("limit_memory")),
+		ReserveCPUs: strings.TrimSpace(c.FormValue("reserve_cpus")), ReserveMem: strings.TrimSpace(c.FormValue("reserve_memory")),
+		Restart: c.FormValue("restart"), RestartDelay: strings.TrimSpace(c.FormValue("restart_delay")),
+		UpdateParallelism: strings.TrimSpace(c.FormValue("update_parallelism")), UpdateDelay: strings.TrimSpace(c.FormValue("update_delay")),
+		UpdateFailure: c.FormValue("update_failure"), UpdateOrder: c.FormValue("update_order"), RollbackOrder: c.FormValue("rollback_order"),
+		HealthCmd: strings.TrimSpace(c.FormValue("health_cmd")), HealthInterval: strings.TrimSpace(c.FormValue("health_interval")),
+		EndpointMode: c.FormValue("endpoint_mode"), Networks: c.FormValue("networks"),
+		LogDriver: strings.TrimSpace(c.FormValue("log_driver")), LogOptions: c.FormValue("log_options"),
+	}
+	for i := range form["env_key"] {
+		if k, v := at("env_key", i), form["env_value"]; k != "" || (i < len(v) && v[i] != "") {
+			val := ""
+			if i < len(v) {
+				val = v[i]
+			}
+			f.Env = append(f.Env, views.KV{Key: k, Value: val})
+		}
+	}
+	for _, kind := range []string{"secret", "config"} {
+		for i := range form[kind+"_name"] {
+			r := views.FileRow{Name: at(kind+"_name", i), Target: at(kind+"_target", i), UID: at(kind+"_uid", i), GID: at(kind+"_gid", i), Mode: at(kind+"_mode", i)}
+			if r == (views.FileRow{}) {
+				continue
+			}
+			if kind == "secret" {
+				f.Secrets = append(f.Secrets, r)
+			} else {
+				f.Configs = append(f.Configs, r)
+			}
+		}
+	}
+	for i := range form["volume_mapping"] {
+		if m, t := at("volume_mapping", i), at("volume_target", i); m != "" || t != "" {
+			f.Volumes = append(f.Volumes, views.VolumeRow{Mapping: m, Target: t, ReadOnly: at("volume_ro", i) == "ro"})
+		}
+	}
+	for i := range form["port_target"] {
+		if t, p := at("port_target", i), at("port_published", i); t != "" || p != "" {
+			f.Ports = append(f.Ports, views.PortRow{Target: t, Published: p, Protocol: at("port_protocol", i), Mode: at("port_mode", i)})
+		}
+	}
+	return f
+}
+
+// addRow gives the form one more empty row of the kind the "Add" button named.
+func addRow(f *views.DeployForm, kind string) bool {
+	switch kind {
+	case "env":
+		f.Env = append(f.Env, views.KV{})
+	case "secret":
+		f.Secrets = append(f.Secrets, views.FileRow{Mode: "0400"})
+	case "config":
+		f.Configs = append(f.Configs, views.FileRow{Mode: "0444"})
+	case "volume":
+		f.Volumes = append(f.Volumes, views.VolumeRow{})
+	case "port":
+		f.Ports = append(f.Ports, views.PortRow{Protocol: "tcp", Mode: "ingress"})
+	default:
+		return false
+	}
+	return true
+}
+
+// toSpec turns the form into a spec; what cannot even be read is reported per field.
+func toSpec(f views.DeployForm) (swarm.ServiceSpec, views.FieldErrors) {
+	var errs views.FieldErrors
+	s := swarm.ServiceSpec{Name: f.Name, Image: f.Image, Tag: f.Tag, Digest: f.Digest, Mode: f.Mode, EndpointMode: f.EndpointMode,
+		Command: lines(f.Command), Args: lines(f.Args), Constraints: lines(f.Constraints), Preferences: lines(f.Preferences)}
+	if s.Mode != "global" && f.Replicas != "" {
+		n, err := strconv.ParseUint(f.Replicas, 10, 64)
+		if err != nil {
+			errs.Add("replicas", fmt.Sprintf("Enter a whole number from 0 to %d.", swarm.MaxReplicas))
+		}
+		s.Replicas = &n
+	}
+	seen := map[string]bool{}
+	for i, kv := range f.Env {
+		switch {
+		case kv.Key == "":
+			errs.Add(fmt.Sprintf("env[%d]", i), "Name the variable, or clear its value to drop the row.")
+		case seen[kv.Key]:
+			errs.Add(fmt.Sprintf("env[%d]", i), kv.Key+" is set twice.")
+		default:
+			if s.Env == nil {
+				s.Env = map[string]string{}
+			}
+			s.Env[kv.Key] = kv.Value
+		}
+		seen[kv.Key] = true
+	}
+	for _, r := range f.Secrets {
+		s.Secrets = append(s.Secrets, swarm.FileRef{Name: r.Name, Target: r.Target, UID: r.UID, GID: r.GID, Mode: r.Mode})
+	}
+	for _, r := range f.Configs {
+		s.Configs = append(s.Configs, swarm.FileRef{Name: r.Name, Target: r.Target, UID: r.UID, GID: r.GID, Mode: r.Mode})
+	}
+	for _, v := range f.Volumes {
+		s.Volumes = append(s.Volumes, swarm.VolumeRef{Mapping: v.Mapping, Target: v.Target, ReadOnly: v.ReadOnly})
+	}
+	for i, p := range f.Ports {
+		port := swarm.Port{Protocol: p.Protocol, Mode: p.Mode}
+		t, err := strconv.ParseUint(p.Target, 10, 32)
+		if err != nil || t == 0 {
+			errs.Add(fmt.Sprintf("ports[%d].target", i), "Use a port from 1 to 65535.")
+		}
+		port.Target = uint32(t)
+		if p.Published != "" {
+			pub, err := strconv.ParseUint(p.Published, 10, 32)
+			if err != nil || pub == 0 {
+				errs.Add(fmt.Sprintf("ports[%d].published", i), "Use a port from 1 to 65535.")
+			}
+			port.Published = uint32(pub)
+		}
+		s.Ports = append(s.Ports, port)
+	}
+	if f.LimitCPUs != "" || f.LimitMemory != "" || f.ReserveCPUs != "" || f.ReserveMem != "" {
+		r := &swarm.Resources{LimitMemory: f.LimitMemory, ReservationMemory: f.ReserveMem}
+		for field, v := range map[string]string{"resources": f.LimitCPUs, "resources.reservation_cpus": f.ReserveCPUs} {
+			if v == "" {
+				continue
+			}
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				errs.Add(field, "Use a number of CPUs such as 0.5.")
+			}
+			if field == "resources" {
+				r.LimitCPUs = n
+			} else {
+				r.ReservationCPUs = n
+			}
+		}
+		s.Resources = r
+	}
+	s.RestartPolicy = &swarm.RestartPolicy{Condition: f.Restart, Delay: f.RestartDelay}
+	par, err := strconv.ParseUint(strings.TrimSpace(orText(f.UpdateParallelism, "1")), 10, 64)
+	if err != nil {
+		errs.Add("update_policy.parallelism", "Enter a whole number (0 updates all tasks at once).")
+	}
+	s.UpdatePolicy = &swarm.UpdatePolicy{Parallelism: par, Delay: f.UpdateDelay, FailureAction: f.UpdateFailure, Order: f.UpdateOrder}
+	s.RollbackPolicy = &swarm.UpdatePolicy{Parallelism: par, Order: f.RollbackOrder, FailureAction: "pause"}
+	if f.HealthCmd != "" {
+		s.HealthCheck = &swarm.HealthCheck{Test: []string{"CMD-SHELL", f.HealthCmd}, Interval: f.HealthInterval}
+	}
+	for _, n := range strings.Split(f.Networks, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			s.Networks = append(s.Networks, n)
+		}
+	}
+	if f.LogDriver != "" {
+		s.Logging = &swarm.Logging{Driver: f.LogDriver, Options: map[string]string{}}
+		for _, l := range lines(f.LogOptions) {
+			k, v, ok := strings.Cut(l, "=")
+			if !ok {
+				errs.Add("logging.options", "Write each option as key=value.")
+				continue
+			}
+			s.Logging.Options[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	return s, errs
+}
+
+func orText(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// formFromSpec fills the form from a deployed service, for editing.
+func formFromSpec(s swarm.ServiceSpec) views.DeployForm {
+	f := newDeployForm()
+	f.Editing, f.Name, f.Image, f.Tag, f.Digest, f.Mode, f.EndpointMode = true, s.Name, s.Image, s.Tag, s.Digest, s.Mode, s.EndpointMode
+	if s.Replicas != nil {
+		f.Replicas = strconv.FormatUint(*s.Replicas, 10)
+	}
+	f.Command, f.Args = strings.Join(s.Command, "\n"), strings.Join(s.Args, "\n")
+	f.Constraints, f.Preferences = strings.Join(s.Constraints, "\n"), strings.Join(s.Preferences, "\n")
+	f.Env = nil
+	for _, k := range sortedKeys(s.Env) {
+		f.Env = append(f.Env, views.KV{Key: k, Value: s.Env[k]})
+	}
+	f.Env = append(f.Env, views.KV{})
+	for _, r := range s.Secrets {
+		f.Secrets = append(f.Secrets, views.FileRow{Name: r.Name, Target: r.Target, UID: r.UID, GID: r.GID, Mode: r.Mode})
+	}
+	for _, r := range s.Configs {
+		f.Configs = append(f.Configs, views.FileRow{Name: r.Name, Target: r.Target, UID: r.UID, GID: r.GID, Mode: r.Mode})
+	}
+	for _, v := range s.Volumes {
+		f.Volumes = append(f.Volumes, views.VolumeRow{Mapping: v.Mapping, Target: v.Target, ReadOnly: v.ReadOnly})
+	}
+	for _, p := range s.Ports {
+		f.Ports = append(f.Ports, views.PortRow{Target: strconv.Itoa(int(p.Target)), Published: strconv.Itoa(int(p.Published)), Protocol: p.Protocol, Mode: p.Mode})
+	}
+	if r := s.Resources; r != nil {
+		f.LimitMemory, f.ReserveMem = r.LimitMemory, r.ReservationMemory
+		if r.LimitCPUs > 0 {
+			f.LimitCPUs = strconv.FormatFloat(r.LimitCPUs, 'f', -1, 64)
+		}
+		if r.ReservationCPUs > 0 {
+			f.ReserveCPUs = strconv.FormatFloat(r.ReservationCPUs, 'f', -1, 64)
+		}
+	}
+	if r := s.RestartPolicy; r != nil {
+		f.Restart, f.RestartDelay = r.Condition, r.Delay
+	}
+	if u := s.UpdatePolicy; u != nil {
+		f.UpdateParallelism, f.UpdateDelay, f.UpdateFailure, f.UpdateOrder = strconv.FormatUint(u.Parallelism, 10), u.Delay, u.FailureAction, u.Order
+	}
+	if u := s.RollbackPolicy; u != nil {
+		f.RollbackOrder = u.Order
+	}
+	if h := s.HealthCheck; h != nil && len(h.Test) == 2 && h.Test[0] == "CMD-SHELL" {
+		f.HealthCmd, f.HealthInterval = h.Test[1], h.Interval
+	}
+	f.Networks = strings.Join(s.Networks, ", ")
+	if l := s.Logging; l != nil {
+		f.LogDriver, f.LogOptions = l.Driver, ""
+		for _, k := range sortedKeys(l.Options) {
+			f.LogOptions += k + "=" + l.Options[k] + "\n"
+		}
+	}
+	return f
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// withChoices lists the secrets, configs and mappings the form's selects offer.
+func (h *Handlers) withChoices(c echo.Context, f *views.DeployForm) {
+	ctx := c.Request().Context()
+	for kind, dst := range map[swarm.Kind]*[]string{swarm.KindSecret: &f.SecretNames, swarm.KindConfig: &f.ConfigNames} {
+		if list, err := h.engine.Objects(ctx, kind); err == nil {
+			for _, o := range list {
+				*dst = append(*dst, o.Name)
+			}
+		}
+	}
+	if maps, err := h.store.VolumeMappings(ctx); err == nil {
+		for _, m := range maps {
+			f.MappingNames = append(f.MappingNames, m.Name)
+		}
+	}
+}
+
+func (h *Handlers) renderDeploy(c echo.Context, status int, f views.DeployForm) error {
+	h.withChoices(c, &f)
+	title := "Deploy a service"
+	if f.Editing {
+		title = "Edit " + f.Name
+	}
+	p := h.page(c, title, "services")
+	return h.render(c, status, p, views.DeployPage(p, f))
+}
+
+// DeployPage shows the empty deploy form.
+func (h *Handlers) DeployPage(c echo.Context) error {
+	return h.renderDeploy(c, http.StatusOK, newDeployForm())
+}
+
+// EditPage shows the deploy form filled from the service.
+func (h *Handlers) EditPage(c echo.Context) error {
+	s, err := h.engine.Service(c.Request().Context(), c.Param("name"))
+	if err != nil {
+		return err
+	}
+	return h.renderDeploy(c, http.StatusOK, formFromSpec(s.Spec))
+}
+
+// Deploy creates a service from the form (or, editing, replaces its spec).
+func (h *Handlers) Deploy(c echo.Context) error {
+	f := parseDeployForm(c)
+	if c.Param("name") != "" {
+		f.Editing, f.Name = true, c.Param("name")
+	}
+	if addRow(&f, c.FormValue("add")) {
+		return h.renderDeploy(c, http.StatusOK, f)
+	}
+	spec, errs := toSpec(f)
+	for field, msg := range spec.Validate() { // every message at once, not only the form's own
+		errs.Add(field, msg)
+	}
+	if !errs.Any() {
+		name := ""
+		if f.Editing {
+			name = f.Name
+		}
+		var err error
+		_, errs, err = h.deploy(c, name, spec)
+		if err != nil {
+			errs.Add("form", "The engine refused: "+err.Error())
+		}
+	}
+	if errs.Any() {
+		f.Errors = errs
+		return h.renderDeploy(c, http.StatusUnprocessableEntity, f)
+	}
+	notice := "Deployed " + spec.Name + "; its tasks follow below."
+	if f.Editing {
+		notice = "Saved " + spec.Name + "; the swarm is rolling it out."
+	}
+	return h.redirectNotice(c, "/services/"+spec.Name, notice)
+}

@@ -15,8 +15,8 @@ import (
 func deployForm(name, secret, config, mapping string) url.Values {
 	return url.Values{
 		"name": {name}, "image": {"berth-test/busybox"}, "tag": {"latest"}, "mode": {"replicated"}, "replicas": {"1"},
-		"command":  {"sh\n-c\ntrap 'exit 0' TERM; while true; do sleep 1; done"},
-		"env_key":  {"GREETING", "EMPTY", ""}, "env_value": {"hi from the form", "", ""},
+		"command": {"sh\n-c\ntrap 'exit 0' TERM; while true; do sleep 1; done"},
+		"env_key": {"GREETING", "EMPTY", ""}, "env_value": {"hi from the form", "", ""},
 		"secret_name": {secret}, "secret_target": {"db_pw"}, "secret_uid": {""}, "secret_gid": {""}, "secret_mode": {"0400"},
 		"config_name": {config}, "config_target": {"/etc/app.conf"}, "config_uid": {"1000"}, "config_gid": {"1000"}, "config_mode": {"0440"},
 		"volume_mapping": {mapping}, "volume_target": {"/data"}, "volume_ro": {"rw"},

@@ -158,8 +158,11 @@ func (c *client) get(path string) page {
 }
 
 // stream opens a server-sent events path and returns its status and whatever arrived within half a second.
-func (c *client) stream(path string) page {
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+func (c *client) stream(path string) page { return c.streamFor(path, 500*time.Millisecond) }
+
+// streamFor opens a server-sent events path and returns what arrived within d.
+func (c *client) streamFor(path string, d time.Duration) page {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	res, err := c.http.Do(req)

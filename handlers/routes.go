@@ -107,6 +107,7 @@ func (h *Handlers) Routes() []Route {
 		ui(http.MethodPost, "/services/:name/edit", operator, h.Deploy),
 		stream(ui(http.MethodGet, "/services/:name/events", viewer, h.ServiceEvents)),
 		ui(http.MethodGet, "/services/:name/logs", viewer, h.ServiceLogsPage),
+		stream(ui(http.MethodGet, "/services/:name/logs/follow", viewer, h.FollowLogs)),
 		ui(http.MethodPost, "/services/:name/scale", operator, h.ScaleService),
 		ui(http.MethodPost, "/services/:name/redeploy", operator, h.RedeployService),
 		ui(http.MethodPost, "/services/:name/rollback", operator, h.RollbackService),

@@ -143,6 +143,7 @@ var roleModel = map[string]store.Role{
 	"GET /services/:name":                   store.RoleViewer,
 	"GET /services/:name/events":            store.RoleViewer,
 	"GET /services/:name/logs":              store.RoleViewer,
+	"GET /services/:name/logs/follow":       store.RoleViewer,
 	"POST /services/:name/scale":            store.RoleOperator,
 	"POST /services/:name/redeploy":         store.RoleOperator,
 	"POST /services/:name/rollback":         store.RoleOperator,

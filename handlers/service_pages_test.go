@@ -23,9 +23,9 @@ func TestServicePageActionsAndLogs(t *testing.T) {
 	s.createService(t, spec)
 	waitRunning(t, s, name, 1, enginetest.BusyboxImage)
 
-	page := s.op.get("/services/" + name)
-	if page.Status != http.StatusOK || !strings.Contains(page.Body, `sse-connect="/services/`+name+`/events"`) || !strings.Contains(page.Body, ">running<") {
-		t.Fatalf("service page: %d", page.Status)
+	view := s.op.get("/services/" + name)
+	if view.Status != http.StatusOK || !strings.Contains(view.Body, `sse-connect="/services/`+name+`/events"`) || !strings.Contains(view.Body, ">running<") {
+		t.Fatalf("service page: %d", view.Status)
 	}
 	if p := s.op.post("/services/"+name+"/scale", url.Values{"replicas": {"many"}}); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "whole number") {
 		t.Errorf("bad replica count: %d", p.Status)
@@ -59,6 +59,22 @@ func TestServicePageActionsAndLogs(t *testing.T) {
 	if !strings.Contains(logs.Body, `class="log-stdout"`) || !strings.Contains(logs.Body, "to-stdout") ||
 		!strings.Contains(logs.Body, `class="log-stderr"`) || !strings.Contains(logs.Body, "to-stderr") {
 		t.Errorf("logs page does not show both streams apart:\n%s", between(logs.Body, `id="log-lines"`, "</pre>"))
+	}
+	// Following: a line written now arrives on the open stream.
+	node, cid, err := s.cluster.RunningContainer(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		enginetest.Exec(ctx, node, cid, "sh", "-c", "echo followed-line > /proc/1/fd/1")
+	}()
+	var followed page
+	for i := 0; i < 10 && !strings.Contains(followed.Body, "followed-line"); i++ {
+		followed = s.op.streamFor("/services/"+name+"/logs/follow", 2*time.Second)
+	}
+	if !strings.Contains(followed.Body, "event: line") || !strings.Contains(followed.Body, "followed-line") {
+		t.Errorf("follow stream: %q", trim(followed.Body))
 	}
 	dl := s.op.get("/services/" + name + "/logs?tail=all&download=1")
 	if !strings.Contains(dl.Header.Get("Content-Disposition"), name+".log") || !strings.Contains(dl.Body, " stderr to-stderr") {

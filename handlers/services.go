@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -239,11 +240,7 @@ func (h *Handlers) ServiceLogsPage(c echo.Context) error {
 	}
 	var lines []views.LogLine
 	err = h.engine.ServiceLogs(c.Request().Context(), s.ID, tail, false, func(l swarm.LogLine) error {
-		stream := "stdout"
-		if l.Stderr {
-			stream = "stderr"
-		}
-		lines = append(lines, views.LogLine{Time: l.Time.UTC().Format("15:04:05.000"), Task: shortTask(l.TaskID) + "@" + nodes[l.TaskID], Stream: stream, Text: l.Text})
+		lines = append(lines, logLineView(l, nodes))
 		return nil
 	})
 	if err != nil {
@@ -251,6 +248,45 @@ func (h *Handlers) ServiceLogsPage(c echo.Context) error {
 	}
 	p := h.page(c, "Logs of "+s.Spec.Name, "services")
 	return h.render(c, http.StatusOK, p, views.LogsPage(p, s.Spec.Name, tail, lines))
+}
+
+// logLineView turns an engine log line into the page's form of it.
+func logLineView(l swarm.LogLine, nodes map[string]string) views.LogLine {
+	stream := "stdout"
+	if l.Stderr {
+		stream = "stderr"
+	}
+	return views.LogLine{Time: l.Time.UTC().Format("15:04:05.000"), Task: shortTask(l.TaskID) + "@" + nodes[l.TaskID], Stream: stream, Text: l.Text}
+}
+
+// FollowLogs streams a service's new log lines as server-sent events until the browser leaves.
+func (h *Handlers) FollowLogs(c echo.Context) error {
+	s, err := h.engine.Service(c.Request().Context(), c.Param("name"))
+	if err != nil {
+		return err
+	}
+	nodes := map[string]string{}
+	for _, t := range s.Tasks {
+		nodes[t.ID] = t.Node
+	}
+	res := c.Response()
+	res.Header().Set("Content-Type", "text/event-stream")
+	res.Header().Set("Cache-Control", "no-cache")
+	res.Header().Set("X-Accel-Buffering", "no")
+	res.WriteHeader(http.StatusOK)
+	res.Flush()
+	ctx := c.Request().Context()
+	return h.engine.ServiceLogs(ctx, s.ID, "0", true, func(l swarm.LogLine) error {
+		var buf bytes.Buffer
+		if err := views.LogLineView(logLineView(l, nodes)).Render(ctx, &buf); err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(res, "event: line\n%s\n", sseData(buf.String())); err != nil {
+			return err
+		}
+		res.Flush()
+		return nil
+	})
 }
 
 func shortTask(id string) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm/enginetest"
 	"github.com/chromedp/chromedp"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/swarm"
 )
 
@@ -138,4 +139,32 @@ func TestBrowserServicesListAndTasksFollowTheSwarmLive(t *testing.T) {
 	}
 	b.screenshot(t, "service")
 	b.requireCleanConsole(t)
+}
+
+func TestServicesBerthDidNotCreateShowTheirUnsafeSettings(t *testing.T) {
+	s := newSwarmServer(t)
+	name := uniq("foreign")
+	spec := serviceSpec(name)
+	spec.TaskTemplate.ContainerSpec.Mounts = []mount.Mount{{Type: mount.TypeBind, Source: "/var/run/docker.sock", Target: "/var/run/docker.sock"}}
+	spec.TaskTemplate.ContainerSpec.CapabilityAdd = []string{"NET_ADMIN"}
+	s.createService(t, spec) // behind Berth's back, as another tool would
+	page := s.op.get("/services/" + name)
+	for _, want := range []string{"Berth would refuse this setting: It mounts the Docker socket", "It adds capabilities: NET_ADMIN."} {
+		if !strings.Contains(page.Body, want) {
+			t.Errorf("service page lacks %q", want)
+		}
+	}
+	if list := s.op.get("/services?q=" + name); !strings.Contains(list.Body, "Has settings Berth would refuse") || !strings.Contains(list.Body, "not deployed by Berth") {
+		t.Error("the list does not mark the service")
+	}
+	var got APIService
+	s.api(t, s.token, http.MethodGet, "/api/v1/services/"+name, nil).decode(t, &got)
+	if len(got.State.Warnings) != 2 || got.State.Managed {
+		t.Errorf("API warnings %v managed %v", got.State.Warnings, got.State.Managed)
+	}
+	// Shown, not silently rewritten.
+	svc, _, _ := s.docker.ServiceInspectWithRaw(context.Background(), name, swarm.ServiceInspectOptions{})
+	if len(svc.Spec.TaskTemplate.ContainerSpec.Mounts) != 1 {
+		t.Error("the service's mounts changed")
+	}
 }

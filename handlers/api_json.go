@@ -5,8 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"sort"
-	"strings"
 
 	"github.com/berthhq/berth/views"
 	"github.com/labstack/echo/v4"
@@ -34,16 +32,7 @@ func bindJSON(c echo.Context, v any) error {
 
 // fieldErrors answers a request whose fields did not validate: 422 with a message per field.
 func fieldErrors(c echo.Context, errs views.FieldErrors) error {
-	keys := make([]string, 0, len(errs))
-	for k := range errs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
-		parts = append(parts, k+": "+errs[k])
-	}
-	return c.JSON(http.StatusUnprocessableEntity, map[string]any{"error": strings.Join(parts, " "), "fields": errs})
+	return c.JSON(http.StatusUnprocessableEntity, map[string]any{"error": errs.String(), "fields": errs})
 }
 
 // apiTime formats a time for the API.

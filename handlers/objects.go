@@ -75,7 +75,7 @@ func (h *Handlers) renderObjects(c echo.Context, status int, kind swarm.Kind, ed
 	}
 	escrow := map[string]bool{}
 	if kind == swarm.KindSecret {
-		if escrow, err = h.store.HasEscrow(ctx); err != nil {
+		if escrow, err = h.store.EscrowedIDs(ctx); err != nil {
 			return err
 		}
 	}

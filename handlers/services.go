@@ -269,12 +269,7 @@ func (h *Handlers) FollowLogs(c echo.Context) error {
 	for _, t := range s.Tasks {
 		nodes[t.ID] = t.Node
 	}
-	res := c.Response()
-	res.Header().Set("Content-Type", "text/event-stream")
-	res.Header().Set("Cache-Control", "no-cache")
-	res.Header().Set("X-Accel-Buffering", "no")
-	res.WriteHeader(http.StatusOK)
-	res.Flush()
+	res := startSSE(c)
 	ctx := c.Request().Context()
 	return h.engine.ServiceLogs(ctx, s.ID, "0", true, func(l swarm.LogLine) error {
 		var buf bytes.Buffer

@@ -23,12 +23,7 @@ const sseHeartbeat = 15 * time.Second
 func (h *Handlers) streamFragments(c echo.Context, event string, relevant func(swarm.Change) bool, render func() (templ.Component, error)) error {
 	changes, stop := h.engine.Subscribe()
 	defer stop()
-	res := c.Response()
-	res.Header().Set("Content-Type", "text/event-stream")
-	res.Header().Set("Cache-Control", "no-cache")
-	res.Header().Set("X-Accel-Buffering", "no")
-	res.WriteHeader(http.StatusOK)
-	res.Flush()
+	res := startSSE(c)
 	ctx := c.Request().Context()
 	heartbeat := time.NewTicker(sseHeartbeat)
 	defer heartbeat.Stop()
@@ -62,6 +57,17 @@ func (h *Handlers) streamFragments(c echo.Context, event string, relevant func(s
 			res.Flush()
 		}
 	}
+}
+
+// startSSE sends the headers of a server-sent events answer.
+func startSSE(c echo.Context) *echo.Response {
+	res := c.Response()
+	res.Header().Set("Content-Type", "text/event-stream")
+	res.Header().Set("Cache-Control", "no-cache")
+	res.Header().Set("X-Accel-Buffering", "no") // proxies must not hold the stream back
+	res.WriteHeader(http.StatusOK)
+	res.Flush()
+	return res
 }
 
 // sseData frames text as the data lines of one event.

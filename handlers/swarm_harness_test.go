@@ -10,7 +10,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -169,6 +168,3 @@ func dbFilesContain(t *testing.T, dir string, needle []byte) bool {
 	}
 	return false
 }
-
-// contains reports whether s contains sub, for readable assertions.
-func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -32,8 +32,8 @@ func (s *Store) EscrowedSecret(ctx context.Context, dockerID string) ([]byte, er
 	return s.keys.Open(sealed, escrowContext(dockerID))
 }
 
-// HasEscrow reports which of the given secret ids Berth holds a copy of.
-func (s *Store) HasEscrow(ctx context.Context) (map[string]bool, error) {
+// EscrowedIDs reports the ids of the secrets Berth holds a copy of.
+func (s *Store) EscrowedIDs(ctx context.Context) (map[string]bool, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT docker_id FROM secret_escrow`)
 	if err != nil {
 		return nil, fmt.Errorf("list escrow: %w", err)

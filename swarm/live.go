@@ -408,3 +408,14 @@ func (m *Model) hasNetwork(name string) bool {
 	}
 	return false
 }
+
+// rawServices returns the engine's service specs, from memory.
+func (m *Model) rawServices() []dswarm.Service {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]dswarm.Service, 0, len(m.services))
+	for _, s := range m.services {
+		out = append(out, s)
+	}
+	return out
+}

@@ -56,10 +56,17 @@ type usages struct {
 	configs, secrets, volumes map[string][]Usage
 }
 
-func (e *Engine) usages(ctx context.Context) (usages, error) {
-	services, err := e.cli.ServiceList(ctx, dswarm.ServiceListOptions{})
-	if err != nil {
-		return usages{}, e.wrap(err)
+// Pages may read them from the live model; actions that must not miss a
+// service created a moment ago (delete, rotate) ask the engine (fresh).
+func (e *Engine) usages(ctx context.Context, fresh bool) (usages, error) {
+	var services []dswarm.Service
+	if m := e.liveModel(); m != nil && !fresh {
+		services = m.rawServices()
+	} else {
+		var err error
+		if services, err = e.cli.ServiceList(ctx, dswarm.ServiceListOptions{}); err != nil {
+			return usages{}, e.wrap(err)
+		}
 	}
 	u := usages{configs: map[string][]Usage{}, secrets: map[string][]Usage{}, volumes: map[string][]Usage{}}
 	for _, s := range services {
@@ -92,7 +99,11 @@ func (e *Engine) usages(ctx context.Context) (usages, error) {
 
 // Objects lists the configs or secrets with the services that use them, by name.
 func (e *Engine) Objects(ctx context.Context, kind Kind) ([]Object, error) {
-	use, err := e.usages(ctx)
+	return e.objects(ctx, kind, false)
+}
+
+func (e *Engine) objects(ctx context.Context, kind Kind, fresh bool) ([]Object, error) {
+	use, err := e.usages(ctx, fresh)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +143,7 @@ func secretObject(s dswarm.Secret, used []Usage) Object {
 
 // Object returns one config (with its content) or secret (never with a value) by exact name.
 func (e *Engine) Object(ctx context.Context, kind Kind, name string) (Object, error) {
-	list, err := e.Objects(ctx, kind)
+	list, err := e.objects(ctx, kind, true)
 	if err != nil {
 		return Object{}, err
 	}

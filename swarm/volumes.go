@@ -33,7 +33,7 @@ func (e *Engine) MappingStates(ctx context.Context, names []string) (map[string]
 	for _, n := range names {
 		out[n] = MappingState{Name: n}
 	}
-	use, err := e.usages(ctx)
+	use, err := e.usages(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ func (e *Engine) CreateMappingVolume(ctx context.Context, name string) error {
 
 // RemoveMappingVolume deletes the mapping's volume on the engine's node, refusing while services mount it.
 func (e *Engine) RemoveMappingVolume(ctx context.Context, name string) error {
-	use, err := e.usages(ctx)
+	use, err := e.usages(ctx, true)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -148,5 +149,26 @@ func (b *browserTab) poll(t *testing.T, what, expr string, timeout time.Duration
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(timeout))); err != nil {
 		b.screenshot(t, "failed-"+what)
 		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// typeLine types text into the focused terminal as a user's input method would, then presses Enter.
+// (Key events with text reach xterm.js twice, as keypress and as input, so text goes in as an insertion.)
+func (b *browserTab) typeLine(t *testing.T, text string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector(".xterm-helper-textarea").focus(), true`)); err != nil {
+		t.Fatal(err)
+	}
+	if text != "" {
+		if _, err := chromedp.Call(ctx, input.InsertText, input.InsertTextParams{Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, typ := range []input.DispatchKeyEventType{input.DispatchKeyEventTypeRawKeyDown, input.DispatchKeyEventTypeKeyUp} {
+		if _, err := chromedp.Call(ctx, input.DispatchKeyEvent, input.DispatchKeyEventParams{Type: typ, Key: "Enter", Code: "Enter", WindowsVirtualKeyCode: 13}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -37,6 +37,8 @@ type Engine interface {
 	RemoveService(ctx context.Context, name string) error
 	ServiceLogs(ctx context.Context, name, tail string, follow bool, fn func(swarm.LogLine) error) error
 	Subscribe() (<-chan swarm.Change, func())
+	Container(ctx context.Context, id string) (swarm.Container, error)
+	StartExec(ctx context.Context, containerID string, o swarm.ExecOptions) (*swarm.Exec, error)
 	ModelState() (ready bool, syncedAt time.Time, lastError string)
 
 	MappingStates(ctx context.Context, names []string) (map[string]swarm.MappingState, error)

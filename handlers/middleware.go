@@ -169,7 +169,8 @@ func signInRedirect(c echo.Context) error {
 		c.Response().Header().Set("HX-Redirect", target)
 		return c.NoContent(http.StatusUnauthorized)
 	}
-	if c.Request().Method != http.MethodGet {
+	// A websocket or an event stream cannot follow a redirect to a sign-in page.
+	if c.Request().Method != http.MethodGet || c.Request().Header.Get("Upgrade") != "" || c.Request().Header.Get("Accept") == "text/event-stream" {
 		return echo.NewHTTPError(http.StatusUnauthorized, "Your session has ended. Sign in again.")
 	}
 	return c.Redirect(http.StatusSeeOther, target)

@@ -113,6 +113,9 @@ func (h *Handlers) Routes() []Route {
 		ui(http.MethodPost, "/services/:name/rollback", operator, h.RollbackService),
 		ui(http.MethodPost, "/services/:name/delete", operator, h.DeleteService),
 
+		ui(http.MethodGet, "/terminal/:container", operator, h.TerminalPage),
+		stream(ui(http.MethodGet, "/terminal/:container/ws", operator, h.TerminalSocket)),
+
 		ui(http.MethodGet, "/volumes", viewer, h.VolumesPage),
 		ui(http.MethodPost, "/volumes", operator, h.CreateMapping),
 		ui(http.MethodPost, "/volumes/:name/delete", operator, h.DeleteMapping),

@@ -148,6 +148,8 @@ var roleModel = map[string]store.Role{
 	"POST /services/:name/redeploy":         store.RoleOperator,
 	"POST /services/:name/rollback":         store.RoleOperator,
 	"POST /services/:name/delete":           store.RoleOperator,
+	"GET /terminal/:container":              store.RoleOperator,
+	"GET /terminal/:container/ws":           store.RoleOperator,
 	"GET /volumes":                          store.RoleViewer,
 	"POST /volumes":                         store.RoleOperator,
 	"POST /volumes/:name/delete":            store.RoleOperator,

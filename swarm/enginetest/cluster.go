@@ -137,6 +137,9 @@ func Load(path string) (*Cluster, error) {
 	return &c, nil
 }
 
+// maxIndex keeps every derived address valid: the address pool 10.(100+index).0.0/16 and the bridge address 10.213.0.(10+index).
+const maxIndex = 150
+
 // allocateIndex hands out engine numbers unique across concurrent test processes.
 func allocateIndex() (int, error) {
 	if err := os.MkdirAll(runRoot, 0o700); err != nil {
@@ -153,8 +156,8 @@ func allocateIndex() (int, error) {
 	counter := filepath.Join(runRoot, "alloc.next")
 	data, _ := os.ReadFile(counter)
 	next, _ := strconv.Atoi(strings.TrimSpace(string(data)))
-	for tries := 0; tries < 200; tries++ {
-		if next < 1 || next > 200 {
+	for tries := 0; tries < maxIndex; tries++ {
+		if next < 1 || next > maxIndex {
 			next = 1
 		}
 		idx := next

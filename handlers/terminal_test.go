@@ -1,0 +1,192 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berthhq/berth/store"
+	"github.com/chromedp/chromedp"
+	"github.com/docker/docker/api/types/swarm"
+	"nhooyr.io/websocket"
+)
+
+// managerService runs a busybox service on the manager, whose engine Berth reaches, and returns its container id.
+func managerService(t *testing.T, s *swarmServer) (string, string) {
+	t.Helper()
+	name := uniq("term")
+	spec := serviceSpec(name)
+	spec.TaskTemplate.Placement = &swarm.Placement{Constraints: []string{"node.role==manager"}}
+	s.createService(t, spec)
+	_, id, err := s.cluster.RunningContainer(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name, id
+}
+
+// execShells counts the interactive shells exec'd into the container (not its own command).
+func execShells(t *testing.T, s *swarmServer, service string) int {
+	out := s.readInService(t, service, "ps", "-o", "args")
+	n := 0
+	for _, l := range strings.Split(out, "\n") {
+		if strings.TrimSpace(l) == "/bin/sh" {
+			n++
+		}
+	}
+	return n
+}
+
+func TestBrowserTerminalRunsCommandsResizesAndReportsTheExitCode(t *testing.T) {
+	s := newSwarmServer(t)
+	name, _ := managerService(t, s)
+	b := newBrowser(t)
+	b.do(t, "sign in and open the service",
+		chromedp.Navigate(s.URL+"/login"),
+		chromedp.SendKeys(chromedp.CSS("#username"), "op"),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#login button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#environment")),
+		chromedp.Navigate(s.URL+"/services/"+name),
+		chromedp.WaitVisible(chromedp.CSS("a.terminal-link")),
+		chromedp.Click(chromedp.CSS("a.terminal-link")),
+		chromedp.WaitVisible(chromedp.CSS("#terminal .xterm-rows")),
+	)
+	b.poll(t, "the terminal connects", `document.querySelector("#terminal-state").textContent === "Connected"`, 15*time.Second)
+	screen := `document.querySelector(".xterm-rows").innerText`
+	b.typeLine(t, "echo $((6*7))")
+	b.poll(t, "the answer", screen+`.split("\n").some(l => l.trim() === "42")`, 10*time.Second)
+
+	// Multi-byte text split across two writes arrives whole.
+	b.typeLine(t, `printf 'caf\303'; sleep 0.5; printf '\251 \342\234\223\n'`)
+	b.poll(t, "the accented text", screen+`.includes("café ✓")`, 10*time.Second)
+
+	b.typeLine(t, "stty size")
+	b.poll(t, "a size", screen+`.split("\n").some(l => /^\d+ \d+$/.test(l.trim()))`, 10*time.Second)
+	before := eval[string](t, b, screen+`.split("\n").map(l => l.trim()).filter(l => /^\d+ \d+$/.test(l)).pop()`)
+	b.do(t, "resize the window", chromedp.EmulateViewport(900, 500))
+	time.Sleep(300 * time.Millisecond)
+	b.typeLine(t, "clear; stty size")
+	b.poll(t, "a new size", screen+`.split("\n").map(l => l.trim()).some(l => /^\d+ \d+$/.test(l) && l !== "`+before+`")`, 10*time.Second)
+
+	b.typeLine(t, "exit 3")
+	b.poll(t, "the exit code", `document.querySelector("#terminal-state").textContent.includes("exited with code 3")`, 10*time.Second)
+	b.screenshot(t, "terminal")
+	b.requireCleanConsole(t)
+
+	recs, _ := s.Store.AuditRecords(context.Background(), store.AuditFilter{Action: "terminal."})
+	if len(recs) != 2 || recs[0].Action != "terminal.close" || !strings.Contains(recs[0].Detail, "exit code 3") || recs[1].Action != "terminal.open" ||
+		!strings.Contains(recs[1].Object, "service "+name) || recs[1].Actor != "op" {
+		t.Errorf("terminal audit: %+v", recs)
+	}
+	if n := execShells(t, s, name); n != 0 {
+		t.Errorf("%d exec'd shells left in the container", n)
+	}
+}
+
+// dialTerminal opens the terminal websocket as the client, with an optional Origin.
+func dialTerminal(t *testing.T, ts *testServer, c *client, container, origin string, extra ...string) (*websocket.Conn, *http.Response, error) {
+	u, _ := url.Parse(ts.URL)
+	q := url.Values{"csrf": {c.csrf}}
+	for i := 0; i+1 < len(extra); i += 2 {
+		q.Set(extra[i], extra[i+1])
+	}
+	h := http.Header{}
+	if origin != "" {
+		h.Set("Origin", origin)
+	}
+	for _, ck := range c.http.Jar.Cookies(u) {
+		h.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return websocket.Dial(ctx, "ws://"+u.Host+"/terminal/"+container+"/ws?"+q.Encode(), &websocket.DialOptions{HTTPHeader: h})
+}
+
+func TestTerminalSocketRefusals(t *testing.T) {
+	s := newSwarmServer(t)
+	name, container := managerService(t, s)
+	s.addUser("viewer1", store.RoleViewer)
+	viewer := s.client()
+	viewer.login("viewer1", testPassword, "")
+	viewer.get("/services")
+	anon := s.client()
+	anon.get("/login")
+	s.op.get("/terminal/" + container)
+	for _, tc := range []struct {
+		who    string
+		c      *client
+		origin string
+		status int
+	}{
+		{"a viewer", viewer, "", http.StatusForbidden},
+		{"an anonymous visitor", anon, "", http.StatusUnauthorized},
+		{"a page of another site", s.op, "http://evil.example", http.StatusForbidden},
+	} {
+		ws, res, err := dialTerminal(t, s.testServer, tc.c, container, tc.origin)
+		if err == nil {
+			ws.CloseNow()
+			t.Errorf("%s opened a terminal", tc.who)
+			continue
+		}
+		if res == nil || res.StatusCode != tc.status {
+			got := 0
+			if res != nil {
+				got = res.StatusCode
+			}
+			t.Errorf("%s: status %d, want %d", tc.who, got, tc.status)
+		}
+	}
+	// Bad input gets a message in the pane and a clean close, never a leaked shell.
+	ctx := context.Background()
+	read := func(ws *websocket.Conn) string {
+		var all []string
+		for {
+			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			typ, data, err := ws.Read(rctx)
+			cancel()
+			if err != nil {
+				return strings.Join(all, "|") + "|close:" + websocket.CloseStatus(err).String()
+			}
+			if typ == websocket.MessageText {
+				all = append(all, string(data))
+			}
+		}
+	}
+	for _, tc := range []struct {
+		what, container string
+		send            func(*websocket.Conn)
+		want            string
+	}{
+		{"unknown container", "0123456789ab", nil, "No container 0123456789ab"},
+		{"malformed message", container, func(ws *websocket.Conn) { ws.Write(ctx, websocket.MessageText, []byte("{not json")) }, "Malformed message"},
+		{"oversized message", container, func(ws *websocket.Conn) {
+			ws.Write(ctx, websocket.MessageText, []byte(`{"type":"input","data":"`+strings.Repeat("x", 100*1024)+`"}`))
+		}, "close:StatusMessageTooBig"},
+	} {
+		ws, _, err := dialTerminal(t, s.testServer, s.op, tc.container, "")
+		if err != nil {
+			t.Fatalf("%s: dial: %v", tc.what, err)
+		}
+		if tc.send != nil {
+			tc.send(ws)
+		}
+		if got := read(ws); !strings.Contains(got, tc.want) {
+			t.Errorf("%s: got %q, want %q", tc.what, got, tc.want)
+		}
+		ws.CloseNow()
+	}
+	// A missing shell.
+	s.op.get("/terminal/" + container + "?shell=/bin/zsh")
+	ws, _, err := dialTerminal(t, s.testServer, s.op, container, "", "shell", "/bin/zsh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read(ws); !strings.Contains(got, "no shell found") || !strings.Contains(got, "/bin/zsh") {
+		t.Errorf("missing shell: %q", got)
+	}
+	waitFor(t, 10*time.Second, "no shell left behind", func() bool { return execShells(t, s, name) == 0 })
+}

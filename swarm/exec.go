@@ -1,0 +1,181 @@
+package swarm
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types"
+	"github.com/docker/docker/api/types/container"
+)
+
+// Container is a running container of a service, as the terminal needs it.
+type Container struct {
+	ID      string
+	Name    string
+	Service string
+	TaskID  string
+	Node    string
+	Running bool
+}
+
+// ErrRemoteNode means the container runs on a node whose engine Berth cannot reach yet.
+var ErrRemoteNode = errors.New("the container runs on another node")
+
+// Container finds a container on the engine's node and says which service and task it belongs to.
+func (e *Engine) Container(ctx context.Context, id string) (Container, error) {
+	c, err := e.cli.ContainerInspect(ctx, id)
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			if node := e.remoteNodeOf(id); node != "" {
+				return Container{}, fmt.Errorf("%w (%s): terminals there need the Berth agent on that node", ErrRemoteNode, node)
+			}
+			return Container{}, &engineError{msg: "No container " + id + " on this node.", kind: ErrNotFound}
+		}
+		return Container{}, e.wrap(err)
+	}
+	info, err := e.cli.Info(ctx)
+	if err != nil {
+		return Container{}, e.wrap(err)
+	}
+	out := Container{ID: c.ID, Name: strings.TrimPrefix(c.Name, "/"), Service: c.Config.Labels["com.docker.swarm.service.name"],
+		TaskID: c.Config.Labels["com.docker.swarm.task.id"], Node: info.Name, Running: c.State != nil && c.State.Running}
+	return out, nil
+}
+
+// remoteNodeOf names the node of a task container that the live model knows of on another node.
+func (e *Engine) remoteNodeOf(containerID string) string {
+	m := e.liveModel()
+	if m == nil {
+		return ""
+	}
+	for _, s := range m.Services() {
+		for _, t := range s.Tasks {
+			if t.ContainerID != "" && (t.ContainerID == containerID || strings.HasPrefix(t.ContainerID, containerID)) {
+				return t.Node
+			}
+		}
+	}
+	return ""
+}
+
+// ExecOptions chooses the shell, user and working directory of a terminal.
+type ExecOptions struct {
+	Shell   string // "" picks the first of /bin/bash and /bin/sh that exists
+	User    string
+	WorkDir string
+	Cols    uint
+	Rows    uint
+}
+
+// Exec is a running process with a terminal inside a container.
+type Exec struct {
+	ID        string
+	Shell     string
+	conn      types.HijackedResponse
+	e         *Engine
+	container string
+	marker    string // the value of sessionEnv that every process of this session inherits
+}
+
+// sessionEnv marks a terminal's processes so they can be ended when the terminal closes:
+// the engine has no way to kill an exec, and closing its connection does not end it.
+const sessionEnv = "BERTH_TERMINAL"
+
+func randomMarker() string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// ErrNoShell means none of the wanted shells exists in the container.
+var ErrNoShell = errors.New("no shell found in the container")
+
+// StartExec starts a shell with a TTY in a running container.
+func (e *Engine) StartExec(ctx context.Context, containerID string, o ExecOptions) (*Exec, error) {
+	shells := []string{"/bin/bash", "/bin/sh"}
+	if o.Shell != "" {
+		shells = []string{o.Shell}
+	}
+	shell := ""
+	for _, s := range shells {
+		if _, err := e.cli.ContainerStatPath(ctx, containerID, s); err == nil {
+			shell = s
+			break
+		}
+	}
+	if shell == "" {
+		return nil, fmt.Errorf("%w: tried %s", ErrNoShell, strings.Join(shells, ", "))
+	}
+	marker := randomMarker()
+	created, err := e.cli.ContainerExecCreate(ctx, containerID, container.ExecOptions{
+		Cmd: []string{shell}, Tty: true, AttachStdin: true, AttachStdout: true, AttachStderr: true,
+		User: o.User, WorkingDir: o.WorkDir, Env: []string{"TERM=xterm-256color", sessionEnv + "=" + marker},
+	})
+	if err != nil {
+		return nil, e.wrap(err)
+	}
+	// Attaching starts the exec; API 1.41 ignores a console size here, so resize right after.
+	conn, err := e.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{Tty: true})
+	if err != nil {
+		return nil, e.wrap(err)
+	}
+	x := &Exec{ID: created.ID, Shell: shell, conn: conn, e: e, container: containerID, marker: marker}
+	if o.Cols > 0 && o.Rows > 0 {
+		_ = x.Resize(ctx, o.Cols, o.Rows)
+	}
+	return x, nil
+}
+
+// Output is the terminal's output stream (raw bytes: with a TTY nothing is multiplexed).
+func (x *Exec) Output() io.Reader { return x.conn.Reader }
+
+// Input writes keystrokes to the terminal.
+func (x *Exec) Input(p []byte) (int, error) { return x.conn.Conn.Write(p) }
+
+// Resize sets the terminal's size.
+func (x *Exec) Resize(ctx context.Context, cols, rows uint) error {
+	return x.e.cli.ContainerExecResize(ctx, x.ID, container.ResizeOptions{Width: cols, Height: rows})
+}
+
+// Close ends the connection and, if the shell still runs, hangs up every process
+// of the session (the shell and whatever it started), then kills what is left.
+func (x *Exec) Close() error {
+	err := x.conn.Conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if res, ierr := x.e.cli.ContainerExecInspect(ctx, x.ID); ierr != nil || !res.Running {
+		return err
+	}
+	script := `for sig in HUP KILL; do for d in /proc/[0-9]*; do case "$(cat $d/environ 2>/dev/null)" in *` + sessionEnv + `=` + x.marker +
+		`*) kill -$sig ${d#/proc/} 2>/dev/null;; esac; done; sleep 1; done`
+	killer, kerr := x.e.cli.ContainerExecCreate(ctx, x.container, container.ExecOptions{Cmd: []string{x.Shell, "-c", script}, User: "0"})
+	if kerr != nil {
+		x.e.log.Warn("terminal left running: cannot start its cleanup", "container", x.container, "error", kerr)
+		return err
+	}
+	if kerr := x.e.cli.ContainerExecStart(ctx, killer.ID, container.ExecStartOptions{}); kerr != nil {
+		x.e.log.Warn("terminal left running: cleanup failed", "container", x.container, "error", kerr)
+	}
+	return err
+}
+
+// ExitCode waits briefly for the process to end and returns its exit code (-1 if it still runs).
+func (x *Exec) ExitCode(ctx context.Context) int {
+	for i := 0; i < 20; i++ {
+		res, err := x.e.cli.ContainerExecInspect(ctx, x.ID)
+		if err == nil && !res.Running {
+			return res.ExitCode
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return -1
+}

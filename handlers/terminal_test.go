@@ -88,7 +88,7 @@ func TestBrowserTerminalRunsCommandsResizesAndReportsTheExitCode(t *testing.T) {
 }
 
 // dialTerminal opens the terminal websocket as the client, with an optional Origin.
-func dialTerminal(t *testing.T, ts *testServer, c *client, container, origin string, extra ...string) (*websocket.Conn, *http.Response, error) {
+func dialTerminal(t testing.TB, ts *testServer, c *client, container, origin string, extra ...string) (*websocket.Conn, *http.Response, error) {
 	u, _ := url.Parse(ts.URL)
 	q := url.Values{"csrf": {c.csrf}}
 	for i := 0; i+1 < len(extra); i += 2 {

@@ -49,12 +49,15 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	// Engines left by an earlier run that was killed are torn down first, and
+	// whatever tests leave behind (a killed test's own engines) at the end.
+	enginetest.DestroyLeftovers()
+	defer enginetest.DestroyLeftovers()
 	start := time.Now()
 	cluster, err := enginetest.StartCluster(ctx, *nodes)
 	if err != nil {
 		return fmt.Errorf("start test swarm: %w", err)
 	}
-	defer enginetest.RemoveBridge()
 	defer cluster.Destroy()
 	fmt.Printf("testenv: %d-node swarm up in %s (manager %s)\n", *nodes, time.Since(start).Round(time.Millisecond), cluster.Manager().Host())
 

@@ -172,3 +172,16 @@ func allocateIndex() (int, error) {
 	}
 	return 0, errors.New("no free engine index: too many test engines running")
 }
+
+// DestroyLeftovers tears down every test engine still present, such as the
+// dedicated engines of a test process that was killed before its cleanups ran.
+func DestroyLeftovers() {
+	entries, _ := os.ReadDir("/run/netns")
+	for _, e := range entries {
+		var idx int
+		if _, err := fmt.Sscanf(e.Name(), "bt%d", &idx); err == nil && e.Name() == fmt.Sprintf("bt%d", idx) {
+			newNode(idx, "").Destroy()
+		}
+	}
+	RemoveBridge()
+}

@@ -74,6 +74,10 @@ func (h *Handlers) Routes() []Route {
 		ui(http.MethodGet, "/settings", admin, h.SettingsPage),
 		ui(http.MethodPost, "/settings", admin, h.SaveSettings),
 
+		ui(http.MethodGet, "/recordings", admin, h.RecordingsPage),
+		ui(http.MethodGet, "/recordings/:id", admin, h.ReplayPage),
+		ui(http.MethodGet, "/recordings/:id/cast", admin, h.RecordingCast),
+
 		ui(http.MethodGet, "/audit", viewer, h.AuditPage),
 		ui(http.MethodGet, "/audit.csv", viewer, h.AuditCSV),
 

@@ -1,37 +1,85 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/views"
 	"github.com/labstack/echo/v4"
 )
 
+// settingsModel reads the settings for the page.
+func (h *Handlers) settingsModel(c echo.Context) (views.Settings, error) {
+	ctx := c.Request().Context()
+	req, err := h.store.Require2FA(ctx)
+	if err != nil {
+		return views.Settings{}, err
+	}
+	term, err := h.store.Terminal(ctx)
+	if err != nil {
+		return views.Settings{}, err
+	}
+	return views.Settings{Require2FA: req, RecordTerminals: term.Record, IdleMinutes: strconv.Itoa(int(term.IdleTimeout.Minutes())),
+		MaxHours: strconv.Itoa(int(term.MaxSession.Hours())), Notice: h.popNotice(c)}, nil
+}
+
 // SettingsPage shows the environment-wide settings.
 func (h *Handlers) SettingsPage(c echo.Context) error {
-	req, err := h.store.Require2FA(c.Request().Context())
+	m, err := h.settingsModel(c)
 	if err != nil {
 		return err
 	}
 	p := h.page(c, "Settings", "settings")
-	return h.render(c, http.StatusOK, p, views.SettingsPage(p, views.Settings{Require2FA: req, Notice: h.popNotice(c)}))
+	return h.render(c, http.StatusOK, p, views.SettingsPage(p, m))
 }
 
-// SaveSettings stores the settings and records what changed.
+// SaveSettings stores the settings and records each change.
 func (h *Handlers) SaveSettings(c echo.Context) error {
 	ctx := c.Request().Context()
-	want := c.FormValue("require_2fa") == "true"
-	was, err := h.store.Require2FA(ctx)
+	current, err := h.settingsModel(c)
 	if err != nil {
 		return err
 	}
-	if want != was {
-		if err := h.store.SetSetting(ctx, store.SettingRequire2FA, strconv.FormatBool(want)); err != nil {
+	// A number left out of the form keeps its current value.
+	form := views.Settings{Require2FA: c.FormValue("require_2fa") == "true", RecordTerminals: c.FormValue("record_terminals") == "true",
+		IdleMinutes: orText(strings.TrimSpace(c.FormValue("terminal_idle_minutes")), current.IdleMinutes),
+		MaxHours:    orText(strings.TrimSpace(c.FormValue("terminal_max_hours")), current.MaxHours)}
+	for field, bounds := range map[string][2]int{"terminal_idle_minutes": {1, 1440}, "terminal_max_hours": {1, 72}} {
+		v := map[string]string{"terminal_idle_minutes": form.IdleMinutes, "terminal_max_hours": form.MaxHours}[field]
+		if n, err := strconv.Atoi(v); err != nil || n < bounds[0] || n > bounds[1] {
+			form.Errors.Add(field, fmt.Sprintf("Enter a whole number from %d to %d.", bounds[0], bounds[1]))
+		}
+	}
+	if form.Errors.Any() {
+		p := h.page(c, "Settings", "settings")
+		return h.render(c, http.StatusUnprocessableEntity, p, views.SettingsPage(p, form))
+	}
+	for key, want := range map[string]string{
+		store.SettingRequire2FA: strconv.FormatBool(form.Require2FA), store.SettingRecordTerminals: strconv.FormatBool(form.RecordTerminals),
+		store.SettingTerminalIdleMins: form.IdleMinutes, store.SettingTerminalMaxHours: form.MaxHours,
+	} {
+		was, err := h.store.Setting(ctx, key, "")
+		if err != nil {
 			return err
 		}
-		h.audit(c, "settings.update", "setting:"+store.SettingRequire2FA, "ok", strconv.FormatBool(was)+" -> "+strconv.FormatBool(want))
+		if was == want || (was == "" && isDefaultSetting(key, want)) {
+			continue
+		}
+		if err := h.store.SetSetting(ctx, key, want); err != nil {
+			return err
+		}
+		h.audit(c, "settings.update", "setting:"+key, "ok", orText(was, defaultSetting(key))+" -> "+want)
 	}
 	return h.redirectNotice(c, "/settings", "Settings saved.")
 }
+
+// defaultSetting is a setting's value before anyone set it.
+func defaultSetting(key string) string {
+	return map[string]string{store.SettingRequire2FA: "false", store.SettingRecordTerminals: "false",
+		store.SettingTerminalIdleMins: "15", store.SettingTerminalMaxHours: "8"}[key]
+}
+
+func isDefaultSetting(key, v string) bool { return defaultSetting(key) == v }

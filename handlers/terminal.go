@@ -12,18 +12,17 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
 	"github.com/berthhq/berth/views"
 	"github.com/labstack/echo/v4"
 	"nhooyr.io/websocket"
 )
 
-// Terminal limits.
+// Terminal limits (the idle timeout and the maximum length are settings).
 const (
-	terminalIdleTimeout = 15 * time.Minute
-	terminalMaxSession  = 8 * time.Hour
-	terminalPing        = 20 * time.Second
-	terminalReadLimit   = 64 * 1024 // one message: a paste, or a resize
+	terminalPing      = 20 * time.Second
+	terminalReadLimit = 64 * 1024 // one message: a paste, or a resize
 )
 
 // terminalPolicy is the terminal page's CSP: xterm.js's renderer sets styles at run
@@ -51,6 +50,11 @@ func (h *Handlers) TerminalPage(c echo.Context) error {
 	if v.Service == "" {
 		v.Service = ct.Name
 	}
+	settings, err := h.store.Terminal(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	v.Recorded = settings.Record
 	c.Response().Header().Set("Content-Security-Policy", terminalPolicy)
 	p := h.page(c, "Terminal "+v.Service, "services")
 	return h.render(c, http.StatusOK, p, views.TerminalPage(p, v))
@@ -78,7 +82,11 @@ func (h *Handlers) TerminalSocket(c echo.Context) error {
 	}
 	defer ws.CloseNow()
 	ws.SetReadLimit(terminalReadLimit)
-	ctx, cancel := context.WithTimeout(c.Request().Context(), terminalMaxSession)
+	settings, err := h.store.Terminal(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), settings.MaxSession)
 	defer cancel()
 	fail := func(msg string) error {
 		writeJSON(ctx, ws, map[string]string{"type": "error", "message": msg})
@@ -101,15 +109,32 @@ func (h *Handlers) TerminalSocket(c echo.Context) error {
 	defer x.Close()
 	object := fmt.Sprintf("container:%s (service %s, node %s)", shortID(ct.ID), ct.Service, ct.Node)
 	start := time.Now()
+	var rec *castRecorder
+	if settings.Record {
+		rec = newCastRecorder(uint(cols), uint(rows), x.Shell, start)
+		writeJSON(ctx, ws, map[string]string{"type": "notice", "message": "This session's output is recorded."})
+	}
 	h.audit(c, "terminal.open", object, "ok", "shell "+x.Shell)
 
-	exitCode, reason := h.pumpTerminal(ctx, ws, x)
-	h.audit(c, "terminal.close", object, "ok", fmt.Sprintf("%s after %s, exit code %d", reason, time.Since(start).Round(time.Second), exitCode))
+	exitCode, reason := h.pumpTerminal(ctx, ws, x, settings, rec)
+	detail := fmt.Sprintf("%s after %s, exit code %d", reason, time.Since(start).Round(time.Second), exitCode)
+	if rec != nil {
+		cast, truncated := rec.cast()
+		id, err := h.store.SaveRecording(context.Background(), store.Recording{Actor: currentUser(c).Username, Container: ct.ID, Service: ct.Service,
+			Node: ct.Node, StartedAt: start, EndedAt: time.Now(), ExitCode: exitCode, Truncated: truncated}, cast)
+		if err != nil {
+			h.log.Error("terminal recording lost", "container", ct.ID, "error", err)
+			detail += ", recording lost: " + err.Error()
+		} else {
+			detail += fmt.Sprintf(", recorded as recording %d", id)
+		}
+	}
+	h.audit(c, "terminal.close", object, "ok", detail)
 	return nil
 }
 
 // pumpTerminal copies output to the browser and input to the shell until either side ends.
-func (h *Handlers) pumpTerminal(ctx context.Context, ws *websocket.Conn, x *swarm.Exec) (exitCode int, reason string) {
+func (h *Handlers) pumpTerminal(ctx context.Context, ws *websocket.Conn, x *swarm.Exec, settings store.TerminalSettings, rec *castRecorder) (exitCode int, reason string) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	outputDone := make(chan struct{})
@@ -118,6 +143,9 @@ func (h *Handlers) pumpTerminal(ctx context.Context, ws *websocket.Conn, x *swar
 		buf := make([]byte, 32*1024)
 		for {
 			n, err := x.Output().Read(buf)
+			if n > 0 && rec != nil {
+				rec.output(buf[:n], time.Now())
+			}
 			if n > 0 {
 				if werr := ws.Write(ctx, websocket.MessageBinary, buf[:n]); werr != nil {
 					return
@@ -149,7 +177,7 @@ func (h *Handlers) pumpTerminal(ctx context.Context, ws *websocket.Conn, x *swar
 			}
 		}
 	}()
-	idle := time.NewTimer(terminalIdleTimeout)
+	idle := time.NewTimer(settings.IdleTimeout)
 	defer idle.Stop()
 	ping := time.NewTicker(terminalPing)
 	defer ping.Stop()
@@ -161,10 +189,13 @@ func (h *Handlers) pumpTerminal(ctx context.Context, ws *websocket.Conn, x *swar
 			ws.Close(websocket.StatusNormalClosure, "exited")
 			return code, "shell exited"
 		case m := <-input:
-			idle.Reset(terminalIdleTimeout)
+			idle.Reset(settings.IdleTimeout)
 			if m.Type == "resize" {
 				if m.Cols > 0 && m.Rows > 0 && m.Cols < 1000 && m.Rows < 1000 {
 					_ = x.Resize(ctx, m.Cols, m.Rows)
+					if rec != nil {
+						rec.resize(m.Cols, m.Rows, time.Now())
+					}
 				}
 				continue
 			}
@@ -182,7 +213,7 @@ func (h *Handlers) pumpTerminal(ctx context.Context, ws *websocket.Conn, x *swar
 			}
 			return -1, "browser left"
 		case <-idle.C:
-			writeJSON(ctx, ws, map[string]string{"type": "error", "message": "Closed after 15 minutes without input."})
+			writeJSON(ctx, ws, map[string]string{"type": "error", "message": fmt.Sprintf("Closed after %s without input.", settings.IdleTimeout)})
 			ws.Close(websocket.StatusNormalClosure, "idle")
 			return -1, "idle timeout"
 		case <-ping.C:
@@ -193,7 +224,7 @@ func (h *Handlers) pumpTerminal(ctx context.Context, ws *websocket.Conn, x *swar
 				return -1, "connection lost"
 			}
 		case <-ctx.Done():
-			writeJSON(context.Background(), ws, map[string]string{"type": "error", "message": "The session reached its maximum length of 8 hours."})
+			writeJSON(context.Background(), ws, map[string]string{"type": "error", "message": fmt.Sprintf("The session reached its maximum length of %s.", settings.MaxSession)})
 			return -1, "maximum length"
 		}
 	}

@@ -190,3 +190,75 @@ func TestTerminalSocketRefusals(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "no shell left behind", func() bool { return execShells(t, s, name) == 0 })
 }
+
+func TestRecordedTerminalSessionIsSealedAndReplayable(t *testing.T) {
+	s := newSwarmServer(t)
+	_, container := managerService(t, s)
+	s.addUser("admin1", store.RoleAdmin)
+	admin := s.client()
+	admin.login("admin1", testPassword, "")
+	admin.get("/settings")
+	if p := admin.post("/settings", url.Values{"record_terminals": {"true"}, "terminal_idle_minutes": {"0"}}); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, `id="terminal_idle_minutes-error"`) {
+		t.Errorf("idle minutes of 0: %d", p.Status)
+	}
+	admin.post("/settings", url.Values{"record_terminals": {"true"}, "terminal_idle_minutes": {"30"}, "terminal_max_hours": {"2"}})
+	if term, _ := s.Store.Terminal(context.Background()); !term.Record || term.IdleTimeout != 30*time.Minute {
+		t.Fatalf("settings %+v", term)
+	}
+	if page := s.op.get("/terminal/" + container); !strings.Contains(page.Body, "This session's output is recorded.") {
+		t.Error("the terminal page does not say the session is recorded")
+	}
+	ws, _, err := dialTerminal(t, s.testServer, s.op, container, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ws.Write(ctx, websocket.MessageText, []byte(`{"type":"input","data":"echo recorded-$((2+3))\rexit 0\r"}`))
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		typ, data, err := ws.Read(rctx)
+		cancel()
+		if err != nil || (typ == websocket.MessageText && strings.Contains(string(data), `"exit"`)) {
+			break
+		}
+	}
+	ws.CloseNow()
+	var rec store.Recording
+	waitFor(t, 10*time.Second, "the recording", func() bool {
+		list, _ := s.Store.Recordings(ctx, 10)
+		if len(list) == 1 {
+			rec = list[0]
+		}
+		return len(list) == 1
+	})
+	if rec.Actor != "op" || rec.ExitCode != 0 {
+		t.Errorf("recording %+v", rec)
+	}
+	if p := s.op.get("/recordings/" + itoa(rec.ID) + "/cast"); p.Status != http.StatusForbidden {
+		t.Errorf("an operator fetched a recording: %d", p.Status)
+	}
+	cast := admin.get("/recordings/" + itoa(rec.ID) + "/cast")
+	if cast.Status != http.StatusOK || !strings.HasPrefix(cast.Body, `{"env":`) || !strings.Contains(cast.Body, "recorded-5") {
+		t.Fatalf("cast: %d %q\n%s", cast.Status, trim(cast.Body), s.Log.String()[max(0, len(s.Log.String())-1500):])
+	}
+	recs, _ := s.Store.AuditRecords(ctx, store.AuditFilter{Action: "terminal.close"})
+	if len(recs) != 1 || !strings.Contains(recs[0].Detail, "recorded as recording "+itoa(rec.ID)) {
+		t.Errorf("close record %+v", recs)
+	}
+	// The replay page plays it in a browser.
+	b := newBrowser(t)
+	b.do(t, "sign in as admin",
+		chromedp.Navigate(s.URL+"/login"),
+		chromedp.SendKeys(chromedp.CSS("#username"), "admin1"),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#login button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#environment")),
+		chromedp.Navigate(s.URL+"/recordings/"+itoa(rec.ID)),
+	)
+	b.poll(t, "the replay", `document.querySelector("#terminal").dataset.done === "true" && document.querySelector(".xterm-rows").innerText.includes("recorded-5")`, 20*time.Second)
+	b.requireCleanConsole(t)
+	s.Close()
+	if dbFilesContain(t, s.Data, []byte("recorded-5")) {
+		t.Error("the recording is in the database in clear")
+	}
+}

@@ -101,6 +101,20 @@ var migrations = []string{
 		created_at TEXT NOT NULL,
 		last_used_at TEXT
 	);`,
+
+	// 4: sealed terminal session recordings (asciicast v2).
+	`CREATE TABLE terminal_recordings (
+		id INTEGER PRIMARY KEY,
+		actor TEXT NOT NULL,
+		container TEXT NOT NULL,
+		service TEXT NOT NULL,
+		node TEXT NOT NULL,
+		started_at TEXT NOT NULL,
+		ended_at TEXT NOT NULL,
+		exit_code INTEGER NOT NULL,
+		truncated INTEGER NOT NULL DEFAULT 0,
+		cast_data BLOB NOT NULL
+	);`,
 }
 
 // migrate applies the migrations the schema_version table does not record yet.

@@ -5,12 +5,45 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 )
 
 // Setting keys.
 const (
-	SettingRequire2FA = "require_2fa"
+	SettingRequire2FA       = "require_2fa"
+	SettingRecordTerminals  = "record_terminals"
+	SettingTerminalIdleMins = "terminal_idle_minutes"
+	SettingTerminalMaxHours = "terminal_max_hours"
 )
+
+// TerminalSettings are the limits and recording of web terminals.
+type TerminalSettings struct {
+	Record      bool
+	IdleTimeout time.Duration
+	MaxSession  time.Duration
+}
+
+// Terminal returns the terminal settings, with defaults of 15 minutes idle and 8 hours at most.
+func (s *Store) Terminal(ctx context.Context) (TerminalSettings, error) {
+	t := TerminalSettings{IdleTimeout: 15 * time.Minute, MaxSession: 8 * time.Hour}
+	rec, err := s.Setting(ctx, SettingRecordTerminals, "false")
+	if err != nil {
+		return t, err
+	}
+	t.Record = rec == "true"
+	if v, err := s.Setting(ctx, SettingTerminalIdleMins, ""); err == nil && v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			t.IdleTimeout = time.Duration(n) * time.Minute
+		}
+	}
+	if v, err := s.Setting(ctx, SettingTerminalMaxHours, ""); err == nil && v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			t.MaxSession = time.Duration(n) * time.Hour
+		}
+	}
+	return t, nil
+}
 
 // Setting returns a setting's value, or def when it was never set.
 func (s *Store) Setting(ctx context.Context, key, def string) (string, error) {

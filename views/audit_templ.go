@@ -297,8 +297,12 @@ func AuditPage(p Page, a Audit) templ.Component {
 
 // Settings is the admin settings page's model.
 type Settings struct {
-	Require2FA bool
-	Notice     string
+	Require2FA      bool
+	RecordTerminals bool
+	IdleMinutes     string
+	MaxHours        string
+	Notice          string
+	Errors          FieldErrors
 }
 
 // SettingsPage holds the environment-wide settings.
@@ -331,7 +335,7 @@ func SettingsPage(p Page, s Settings) templ.Component {
 			var templ_7745c5c3_Var16 string
 			templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(s.Notice)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/audit.templ`, Line: 85, Col: 77}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/audit.templ`, Line: 89, Col: 77}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var16))
 			if templ_7745c5c3_Err != nil {
@@ -360,7 +364,29 @@ func SettingsPage(p Page, s Settings) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "> Require two-factor authentication for everyone</label> <small class=\"muted\">Members without it are sent to enrolment at their next request and can do nothing else until they finish.</small> <button type=\"submit\">Save</button></form></article>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "> Require two-factor authentication for everyone</label> <small class=\"muted\">Members without it are sent to enrolment at their next request and can do nothing else until they finish.</small><h2>Terminals</h2><label><input type=\"checkbox\" name=\"record_terminals\" value=\"true\" role=\"switch\"")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		if s.RecordTerminals {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, " checked")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "> Record terminal sessions (output, sealed; admins can replay them)</label><div class=\"grid\">")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = Field("Close a terminal after this many idle minutes", "terminal_idle_minutes", "number", s.IdleMinutes, s.Errors["terminal_idle_minutes"], templ.Attributes{"min": "1", "max": "1440"}).Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = Field("End any terminal after this many hours", "terminal_max_hours", "number", s.MaxHours, s.Errors["terminal_max_hours"], templ.Attributes{"min": "1", "max": "72"}).Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "</div><button type=\"submit\">Save</button></form></article><p><a href=\"/recordings\">Terminal recordings</a></p>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -38,6 +38,7 @@ type Engine interface {
 	ServiceLogs(ctx context.Context, name, tail string, follow bool, fn func(swarm.LogLine) error) error
 	Subscribe() (<-chan swarm.Change, func())
 	Container(ctx context.Context, id string) (swarm.Container, error)
+	Containers(ctx context.Context) ([]swarm.Container, error)
 	StartExec(ctx context.Context, containerID string, o swarm.ExecOptions) (*swarm.Exec, error)
 	ModelState() (ready bool, syncedAt time.Time, lastError string)
 

@@ -117,6 +117,7 @@ func (h *Handlers) Routes() []Route {
 		ui(http.MethodPost, "/services/:name/rollback", operator, h.RollbackService),
 		ui(http.MethodPost, "/services/:name/delete", operator, h.DeleteService),
 
+		ui(http.MethodGet, "/containers", viewer, h.ContainersPage),
 		ui(http.MethodGet, "/terminal/:container", operator, h.TerminalPage),
 		stream(ui(http.MethodGet, "/terminal/:container/ws", operator, h.TerminalSocket)),
 

@@ -151,6 +151,7 @@ var roleModel = map[string]store.Role{
 	"POST /services/:name/redeploy":         store.RoleOperator,
 	"POST /services/:name/rollback":         store.RoleOperator,
 	"POST /services/:name/delete":           store.RoleOperator,
+	"GET /containers":                       store.RoleViewer,
 	"GET /terminal/:container":              store.RoleOperator,
 	"GET /terminal/:container/ws":           store.RoleOperator,
 	"GET /volumes":                          store.RoleViewer,

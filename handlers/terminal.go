@@ -257,3 +257,23 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
+
+// ContainersPage lists the task containers on the manager, each with its terminal.
+func (h *Handlers) ContainersPage(c echo.Context) error {
+	list, err := h.engine.Containers(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	rows := make([]views.ContainerRow, 0, len(list))
+	node := h.engine.Cached().NodeName
+	for _, ct := range list {
+		state := "running"
+		if !ct.Running {
+			state = "stopped"
+		}
+		rows = append(rows, views.ContainerRow{ID: ct.ID, Name: ct.Name, Service: ct.Service, State: state})
+		node = ct.Node
+	}
+	p := h.page(c, "Containers", "services")
+	return h.render(c, http.StatusOK, p, views.ContainersPage(p, node, rows, currentUser(c).Role.Rank() >= store.RoleOperator.Rank()))
+}

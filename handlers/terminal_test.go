@@ -2,14 +2,18 @@ package handlers
 
 import (
 	"context"
+	"io"
+	stdnet "net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/berthhq/berth/store"
 	"github.com/chromedp/chromedp"
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/swarm"
 	"nhooyr.io/websocket"
 )
@@ -261,4 +265,111 @@ func TestRecordedTerminalSessionIsSealedAndReplayable(t *testing.T) {
 	if dbFilesContain(t, s.Data, []byte("recorded-5")) {
 		t.Error("the recording is in the database in clear")
 	}
+}
+
+func TestTerminalReachesOnlyRunningContainersBerthCanReach(t *testing.T) {
+	s := newSwarmServer(t)
+	ctx := context.Background()
+	name, taskContainer := managerService(t, s)
+	list := s.op.get("/containers")
+	if !strings.Contains(list.Body, `href="/terminal/`+taskContainer+`"`) || !strings.Contains(list.Body, name) {
+		t.Error("the container list has no terminal for the manager's task")
+	}
+	// A stopped container: a clear message and a clean close.
+	created, err := s.docker.ContainerCreate(ctx, &container.Config{Image: "berth-test/busybox:latest", Cmd: []string{"true"}}, nil, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.docker.ContainerRemove(ctx, created.ID, container.RemoveOptions{Force: true}) })
+	s.op.get("/containers")
+	ws, _, err := dialTerminal(t, s.testServer, s.op, created.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_, msg, _ := ws.Read(rctx)
+	cancel()
+	if !strings.Contains(string(msg), "is not running") {
+		t.Errorf("stopped container: %q", msg)
+	}
+	ws.CloseNow()
+	// A task on a worker: Berth says why it cannot open it yet.
+	worker := uniq("on-worker")
+	spec := serviceSpec(worker)
+	spec.TaskTemplate.Placement = &swarm.Placement{Constraints: []string{"node.role==worker"}}
+	s.createService(t, spec)
+	node, id, err := s.cluster.RunningContainer(ctx, worker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the live model to know the task's container", func() bool {
+		p := s.op.get("/terminal/" + id)
+		return p.Status == http.StatusConflict && strings.Contains(p.Body, "runs on another node ("+node.Hostname+")") && strings.Contains(p.Body, "agent")
+	})
+}
+
+func TestBrowserTerminalShowsADroppedConnectionAndReconnects(t *testing.T) {
+	s := newSwarmServer(t)
+	_, container := managerService(t, s)
+	net := newCuttableProxy(t, strings.TrimPrefix(s.URL, "http://"))
+	b := newBrowser(t)
+	b.do(t, "sign in and open a terminal",
+		chromedp.Navigate("http://"+net.addr+"/login"),
+		chromedp.SendKeys(chromedp.CSS("#username"), "op"),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#login button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#environment")),
+		chromedp.Navigate("http://"+net.addr+"/terminal/"+container),
+	)
+	b.poll(t, "connected", `document.querySelector("#terminal-state").textContent === "Connected"`, 15*time.Second)
+	net.cutAll() // the network between browser and Berth drops
+	b.poll(t, "the dropped state", `document.querySelector("#terminal-state").textContent.startsWith("Disconnected") && !document.querySelector("#terminal-reconnect").hidden`, 10*time.Second)
+	b.do(t, "reconnect", chromedp.Click(chromedp.CSS("#terminal-reconnect")))
+	b.poll(t, "connected again", `document.querySelector("#terminal-state").textContent === "Connected"`, 15*time.Second)
+	b.typeLine(t, "echo back-$((1+1))")
+	b.poll(t, "a working shell", `document.querySelector(".xterm-rows").innerText.includes("back-2")`, 10*time.Second)
+}
+
+// cuttableProxy forwards TCP to Berth so a test can drop every open connection.
+type cuttableProxy struct {
+	addr  string
+	mu    sync.Mutex
+	conns []stdnet.Conn
+}
+
+func newCuttableProxy(t *testing.T, target string) *cuttableProxy {
+	ln, err := stdnet.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cuttableProxy{addr: ln.Addr().String()}
+	t.Cleanup(func() { ln.Close(); p.cutAll() })
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := stdnet.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, in, out)
+			p.mu.Unlock()
+			go func() { io.Copy(out, in); out.Close() }()
+			go func() { io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *cuttableProxy) cutAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
 }

@@ -116,7 +116,15 @@ func TestTerminalSocketRefusals(t *testing.T) {
 	s.addUser("viewer1", store.RoleViewer)
 	viewer := s.client()
 	viewer.login("viewer1", testPassword, "")
-	viewer.get("/services")
+	if page := viewer.get("/services/" + name); page.Status != http.StatusOK || strings.Contains(page.Body, "terminal-link") {
+		t.Errorf("a viewer is offered a terminal (status %d)", page.Status)
+	}
+	if page := viewer.get("/containers"); strings.Contains(page.Body, "terminal-link") {
+		t.Error("the container list offers a viewer a terminal")
+	}
+	if page := s.op.get("/services/" + name); !strings.Contains(page.Body, "terminal-link") {
+		t.Error("an operator is not offered a terminal")
+	}
 	anon := s.client()
 	anon.get("/login")
 	s.op.get("/terminal/" + container)

@@ -37,9 +37,9 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 	}
 	path := c.Request().URL.Path
 	if status >= 500 {
-		h.log.Error("request failed", "method", c.Request().Method, "path", path, "error", err)
+		h.log.Error("request failed", "method", c.Request().Method, "path", loggedPath(path), "error", err)
 	} else {
-		h.log.Warn("request refused", "method", c.Request().Method, "path", path, "status", status, "reason", msg)
+		h.log.Warn("request refused", "method", c.Request().Method, "path", loggedPath(path), "status", status, "reason", msg)
 	}
 	if strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/hooks/") {
 		_ = c.JSON(status, map[string]string{"error": msg})

@@ -50,10 +50,18 @@ func (h *Handlers) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if strings.HasPrefix(c.Request().URL.Path, "/static/") && status < 400 {
 			return nil
 		}
-		h.log.Info("request", "method", c.Request().Method, "path", c.Request().URL.Path,
+		h.log.Info("request", "method", c.Request().Method, "path", loggedPath(c.Request().URL.Path),
 			"status", status, "duration", time.Since(start).Round(time.Microsecond), "remote", c.RealIP())
 		return nil
 	}
+}
+
+// loggedPath hides the secret a webhook's path carries.
+func loggedPath(path string) string {
+	if strings.HasPrefix(path, "/hooks/") {
+		return "/hooks/(token)"
+	}
+	return path
 }
 
 // loadUser puts the signed-in user in the context, ending sessions of users

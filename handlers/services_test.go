@@ -277,6 +277,10 @@ func TestWebhookRedeploysWithAndWithoutTag(t *testing.T) {
 	if len(recs) != 2 || recs[0].Via != "webhook" || recs[0].Actor != "op" || !strings.Contains(recs[0].Detail, "tag v2") {
 		t.Errorf("webhook audit: %+v", recs)
 	}
+	token := strings.TrimPrefix(hook.URL, s.URL+"/hooks/")
+	if strings.Contains(s.Log.String(), token) {
+		t.Error("the server log holds the webhook's token")
+	}
 	// Regenerating revokes the old URL.
 	s.api(t, s.token, http.MethodPost, "/api/v1/services/"+name+"/webhook", nil)
 	if r := call(hook.URL); r.Status != http.StatusNotFound {

@@ -371,16 +371,6 @@ func (m *Model) Service(nameOrID string) (Service, bool) {
 	return Service{}, false
 }
 
-// Nodes returns the nodes, from memory.
-func (m *Model) Nodes() []dswarm.Node {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	out := make([]dswarm.Node, 0, len(m.nodes))
-	for _, n := range m.nodes {
-		out = append(out, n)
-	}
-	return out
-}
 
 // counts returns the service count and the tasks that should run and do, from memory.
 func (m *Model) counts() (services, tasks, running int) {

@@ -134,18 +134,6 @@ func (e *Engine) RemoveMappingVolume(ctx context.Context, name string) error {
 	return e.wrap(err)
 }
 
-// VolumeExists reports whether the engine's node has a volume of that name.
-func (e *Engine) VolumeExists(ctx context.Context, name string) (bool, error) {
-	_, err := e.cli.VolumeInspect(ctx, name)
-	if cerrdefs.IsNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, e.wrap(err)
-	}
-	return true, nil
-}
-
 func containerListByVolume(name string) (o container.ListOptions) {
 	o.All = true
 	o.Filters = filters.NewArgs(filters.Arg("volume", name))

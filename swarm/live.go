@@ -371,7 +371,6 @@ func (m *Model) Service(nameOrID string) (Service, bool) {
 	return Service{}, false
 }
 
-
 // counts returns the service count and the tasks that should run and do, from memory.
 func (m *Model) counts() (services, tasks, running int) {
 	m.mu.RLock()

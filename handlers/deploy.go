@@ -16,7 +16,7 @@ import (
 func newDeployForm() views.DeployForm {
 	return views.DeployForm{Mode: "replicated", Replicas: "1", Env: []views.KV{{}}, Secrets: []views.FileRow{{}}, Configs: []views.FileRow{{}},
 		Volumes: []views.VolumeRow{{}}, Restart: "any", UpdateParallelism: "1",
-		UpdateFailure: "pause", UpdateOrder: "stop-first", RollbackOrder: "stop-first", LogDriver: "json-file",
+		UpdateFailure: "pause", UpdateOrder: "stop-first", RollbackOrder: "stop-first", RollbackParallelism: "1", RollbackFailure: "pause", LogDriver: "json-file",
 		LogOptions: "max-file=3\nmax-size=10m"}
 }
 
@@ -49,6 +49,8 @@ func parseDeployForm(c echo.Context) views.DeployForm {
 		Restart: c.FormValue("restart"), RestartDelay: strings.TrimSpace(c.FormValue("restart_delay")),
 		UpdateParallelism: strings.TrimSpace(c.FormValue("update_parallelism")), UpdateDelay: strings.TrimSpace(c.FormValue("update_delay")),
 		UpdateFailure: c.FormValue("update_failure"), UpdateOrder: c.FormValue("update_order"), RollbackOrder: c.FormValue("rollback_order"),
+		RollbackParallelism: strings.TrimSpace(c.FormValue("rollback_parallelism")), RollbackDelay: strings.TrimSpace(c.FormValue("rollback_delay")),
+		RollbackFailure: c.FormValue("rollback_failure"), AllowUnplaced: c.FormValue("allow_unplaced") == "true",
 		HealthCmd: strings.TrimSpace(c.FormValue("health_cmd")), HealthInterval: strings.TrimSpace(c.FormValue("health_interval")),
 		EndpointMode: c.FormValue("endpoint_mode"), Networks: c.FormValue("networks"),
 		LogDriver: strings.TrimSpace(c.FormValue("log_driver")), LogOptions: c.FormValue("log_options"),
@@ -110,7 +112,7 @@ func addRow(f *views.DeployForm, kind string) bool {
 // toSpec turns the form into a spec; what cannot even be read is reported per field.
 func toSpec(f views.DeployForm) (swarm.ServiceSpec, views.FieldErrors) {
 	var errs views.FieldErrors
-	s := swarm.ServiceSpec{Name: f.Name, Image: f.Image, Tag: f.Tag, Digest: f.Digest, Mode: f.Mode, EndpointMode: f.EndpointMode,
+	s := swarm.ServiceSpec{Name: f.Name, Image: f.Image, Tag: f.Tag, Digest: f.Digest, Mode: f.Mode, EndpointMode: f.EndpointMode, AllowUnplaced: f.AllowUnplaced,
 		Command: lines(f.Command), Args: lines(f.Args), Constraints: lines(f.Constraints), Preferences: lines(f.Preferences)}
 	if s.Mode != "global" && f.Replicas != "" {
 		n, err := strconv.ParseUint(f.Replicas, 10, 64)
@@ -183,7 +185,11 @@ func toSpec(f views.DeployForm) (swarm.ServiceSpec, views.FieldErrors) {
 		errs.Add("update_policy.parallelism", "Enter a whole number (0 updates all tasks at once).")
 	}
 	s.UpdatePolicy = &swarm.UpdatePolicy{Parallelism: par, Delay: f.UpdateDelay, FailureAction: f.UpdateFailure, Order: f.UpdateOrder}
-	s.RollbackPolicy = &swarm.UpdatePolicy{Parallelism: par, Order: f.RollbackOrder, FailureAction: "pause"}
+	rpar, err := strconv.ParseUint(strings.TrimSpace(orText(f.RollbackParallelism, "1")), 10, 64)
+	if err != nil {
+		errs.Add("rollback_policy.parallelism", "Enter a whole number (0 rolls back all tasks at once).")
+	}
+	s.RollbackPolicy = &swarm.UpdatePolicy{Parallelism: rpar, Delay: f.RollbackDelay, Order: f.RollbackOrder, FailureAction: orText(f.RollbackFailure, "pause")}
 	if f.HealthCmd != "" {
 		s.HealthCheck = &swarm.HealthCheck{Test: []string{"CMD-SHELL", f.HealthCmd}, Interval: f.HealthInterval}
 	}
@@ -255,7 +261,8 @@ func formFromSpec(s swarm.ServiceSpec) views.DeployForm {
 		f.UpdateParallelism, f.UpdateDelay, f.UpdateFailure, f.UpdateOrder = strconv.FormatUint(u.Parallelism, 10), u.Delay, u.FailureAction, u.Order
 	}
 	if u := s.RollbackPolicy; u != nil {
-		f.RollbackOrder = u.Order
+		f.RollbackOrder, f.RollbackDelay, f.RollbackFailure = u.Order, u.Delay, u.FailureAction
+		f.RollbackParallelism = strconv.FormatUint(u.Parallelism, 10)
 	}
 	if h := s.HealthCheck; h != nil && len(h.Test) == 2 && h.Test[0] == "CMD-SHELL" {
 		f.HealthCmd, f.HealthInterval = h.Test[1], h.Interval

@@ -113,3 +113,42 @@ func TestDeployFormEndToEnd(t *testing.T) {
 		t.Error("the service is still there")
 	}
 }
+
+func TestUnplaceableServiceWarnsAndDeploysWhenConfirmed(t *testing.T) {
+	s := newSwarmServer(t)
+	withNetwork(t, s)
+	ctx := context.Background()
+	viaForm, viaAPI := uniq("unplaced-form"), uniq("unplaced-api")
+	t.Cleanup(func() {
+		s.docker.ServiceRemove(ctx, viaForm)
+		s.docker.ServiceRemove(ctx, viaAPI)
+	})
+	form := url.Values{"name": {viaForm}, "image": {"berth-test/busybox"}, "tag": {"latest"}, "mode": {"replicated"}, "replicas": {"1"},
+		"constraints": {"node.labels.gpu==yes"}, "endpoint_mode": {"dnsrr"}, "restart": {"any"}, "update_parallelism": {"1"},
+		"update_failure": {"pause"}, "update_order": {"stop-first"}, "rollback_order": {"stop-first"}, "rollback_parallelism": {"2"},
+		"rollback_delay": {"3s"}, "rollback_failure": {"continue"}, "log_driver": {"json-file"}}
+	s.op.get("/services/new")
+	warned := s.op.post("/services/new", form)
+	if warned.Status != http.StatusUnprocessableEntity || !strings.Contains(warned.Body, "No node satisfies these constraints yet") || !strings.Contains(warned.Body, `id="allow_unplaced"`) {
+		t.Fatalf("unplaceable form: %d", warned.Status)
+	}
+	form.Set("allow_unplaced", "true")
+	if p := s.op.post("/services/new", form); p.Status != http.StatusSeeOther {
+		t.Fatalf("confirmed: %d %s", p.Status, between(p.Body, `id="form-error">`, "<"))
+	}
+	svc, _, err := s.docker.ServiceInspectWithRaw(ctx, viaForm, swarm.ServiceInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb := svc.Spec.RollbackConfig; rb == nil || rb.Parallelism != 2 || rb.Delay != 3*time.Second || rb.FailureAction != "continue" {
+		t.Errorf("rollback policy from the form: %+v", rb)
+	}
+	body := map[string]any{"name": viaAPI, "image": "berth-test/busybox", "constraints": []string{"node.labels.gpu==yes"}}
+	if r := s.api(t, s.token, http.MethodPost, "/api/v1/services", body); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "allow_unplaced") {
+		t.Errorf("API without allow_unplaced: %d %s", r.Status, r.Body)
+	}
+	body["allow_unplaced"] = true
+	if r := s.api(t, s.token, http.MethodPost, "/api/v1/services", body); r.Status != http.StatusCreated {
+		t.Errorf("API with allow_unplaced: %d %s", r.Status, r.Body)
+	}
+}

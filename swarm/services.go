@@ -127,13 +127,13 @@ func (e *Engine) prepare(ctx context.Context, s ServiceSpec, owner string) (dswa
 			}
 		}
 	}
-	if len(s.Constraints) > 0 {
+	if len(s.Constraints) > 0 && !s.AllowUnplaced {
 		nodes, err := e.cli.NodeList(ctx, dswarm.NodeListOptions{})
 		if err != nil {
 			return dswarm.ServiceSpec{}, e.wrap(err)
 		}
 		if !anyNodeSatisfies(nodes, s.Constraints) {
-			fields["constraints"] = "No node satisfies these constraints, so the service would never run. Check node labels on the Nodes page."
+			fields["constraints"] = "No node satisfies these constraints yet, so the service would not run. Check node labels, or deploy anyway (allow_unplaced) if such a node will join."
 		}
 	}
 	if len(fields) > 0 {

@@ -34,6 +34,8 @@ type ServiceSpec struct {
 	Networks       []string          `json:"networks,omitempty"` // default: the berth overlay
 	Logging        *Logging          `json:"logging,omitempty"`
 	Labels         map[string]string `json:"labels,omitempty"`
+	// AllowUnplaced deploys even when no node meets the constraints yet (a node with the label will join).
+	AllowUnplaced bool `json:"allow_unplaced,omitempty"`
 
 	// Fields Berth refuses: they exist so a request that asks for them gets a clear no.
 	Mounts      []RawMount `json:"mounts,omitempty"`

@@ -1,0 +1,186 @@
+package volumewrite
+
+import (
+	"archive/tar"
+	"archive/zip"
+	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+type entry struct {
+	name, body, link string
+	kind              byte
+}
+
+func tarOf(t *testing.T, es []entry) []byte {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range es {
+		h := &tar.Header{Name: e.name, Mode: 0o644, Typeflag: e.kind, Linkname: e.link}
+		if e.kind == 0 {
+			h.Typeflag, h.Size = tar.TypeReg, int64(len(e.body))
+		}
+		if e.kind == tar.TypeDir {
+			h.Mode = 0o755
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(tw, e.body)
+	}
+	tw.Close()
+	return buf.Bytes()
+}
+
+func gzOf(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
+}
+
+func zipOf(t *testing.T, es []entry) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, e := range es {
+		w, err := zw.Create(e.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, e.body)
+	}
+	zw.Close()
+	return buf.Bytes()
+}
+
+// tree lists the files under root (not the staging leftovers) with their contents.
+func tree(t *testing.T, root string) []string {
+	var out []string
+	filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		rel, _ := filepath.Rel(root, p)
+		if err != nil || rel == "." {
+			return err
+		}
+		switch {
+		case fi.Mode()&os.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			out = append(out, rel+" -> "+target)
+		case fi.IsDir():
+			out = append(out, rel+"/")
+		default:
+			b, _ := os.ReadFile(p)
+			out = append(out, rel+"="+string(b))
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out
+}
+
+var project = []entry{
+	{name: "site/", kind: tar.TypeDir},
+	{name: "site/index.html", body: "<h1>hi</h1>"},
+	{name: "site/css/app.css", body: "body{}"},
+	{name: "site/latest", kind: tar.TypeSymlink, link: "index.html"},
+}
+
+func TestArchivesKeepTheirFolderStructure(t *testing.T) {
+	want := []string{"data/", "data/site/", "data/site/css/", "data/site/css/app.css=body{}", "data/site/index.html=<h1>hi</h1>", "data/site/latest -> index.html"}
+	for kind, body := range map[string][]byte{KindTar: tarOf(t, project), KindTgz: gzOf(tarOf(t, project))} {
+		root := t.TempDir()
+		out, err := Write(Request{Root: root, Dest: "/data", Kind: kind}, bytes.NewReader(body))
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		if got := tree(t, root); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s wrote\n%s", kind, strings.Join(got, "\n"))
+		}
+		if len(out) != 2 || out[0].Path != "/data/site/css/app.css" || out[0].Size != 6 || len(out[0].SHA256) != 64 {
+			t.Errorf("%s result %+v", kind, out)
+		}
+	}
+	root := t.TempDir()
+	if _, err := Write(Request{Root: root, Dest: "/", Kind: KindZip}, bytes.NewReader(zipOf(t, []entry{{name: "a/b.txt", body: "bee"}, {name: "c.txt", body: "see"}}))); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(tree(t, root), " "); got != "a/ a/b.txt=bee c.txt=see" {
+		t.Errorf("zip wrote %s", got)
+	}
+}
+
+func TestEscapingEntriesAreRefusedAndNothingIsWritten(t *testing.T) {
+	for name, body := range map[string][]byte{
+		"dot-dot":              tarOf(t, []entry{{name: "ok.txt", body: "x"}, {name: "../evil", body: "x"}}),
+		"nested dot-dot":       tarOf(t, []entry{{name: "a/../../evil", body: "x"}}),
+		"absolute":             tarOf(t, []entry{{name: "/etc/passwd", body: "x"}}),
+		"link outside":         tarOf(t, []entry{{name: "l", kind: tar.TypeSymlink, link: "../../etc"}}),
+		"absolute link":        tarOf(t, []entry{{name: "l", kind: tar.TypeSymlink, link: "/etc/shadow"}}),
+		"write through a link": tarOf(t, []entry{{name: "l", kind: tar.TypeSymlink, link: "x"}, {name: "l", body: "y"}}),
+		"hard link outside":    tarOf(t, []entry{{name: "h", kind: tar.TypeLink, link: "../../etc/passwd"}}),
+		"zip dot-dot":          zipOf(t, []entry{{name: "../evil", body: "x"}}),
+	} {
+		root := t.TempDir()
+		os.WriteFile(filepath.Join(root, "existing"), []byte("kept"), 0o644)
+		kind := KindTar
+		if strings.HasPrefix(name, "zip") {
+			kind = KindZip
+		}
+		if _, err := Write(Request{Root: root, Dest: "/", Kind: kind}, bytes.NewReader(body)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+		if got := strings.Join(tree(t, root), " "); got != "existing=kept" {
+			t.Errorf("%s: the volume changed: %s", name, got)
+		}
+	}
+	if _, err := Write(Request{Root: t.TempDir(), Dest: "/../up", Kind: KindFile, Name: "f", Size: 1}, strings.NewReader("x")); err == nil {
+		t.Error("a destination with .. was accepted")
+	}
+}
+
+func TestCutOffAndCorruptUploadsLeaveNothing(t *testing.T) {
+	full := gzOf(tarOf(t, project))
+	for name, tc := range map[string]struct {
+		req  Request
+		body []byte
+	}{
+		"cut-off file":    {Request{Kind: KindFile, Name: "big.bin", Size: 1000}, bytes.Repeat([]byte("x"), 400)},
+		"cut-off tgz":     {Request{Kind: KindTgz}, full[:len(full)/2]},
+		"corrupt tgz":     {Request{Kind: KindTgz}, []byte("not gzip at all")},
+		"corrupt zip":     {Request{Kind: KindZip}, []byte("PK not really")},
+		"empty file name": {Request{Kind: KindFile, Name: "", Size: 1}, []byte("x")},
+	} {
+		root := t.TempDir()
+		tc.req.Root, tc.req.Dest = root, "/"
+		if _, err := Write(tc.req, bytes.NewReader(tc.body)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+		if got := tree(t, root); len(got) != 0 {
+			t.Errorf("%s left %v", name, got)
+		}
+	}
+}
+
+func TestOverwritePolicy(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "conf.txt"), []byte("old"), 0o644)
+	if _, err := Write(Request{Root: root, Dest: "/", Kind: KindFile, Name: "conf.txt", Size: 3}, strings.NewReader("new")); err == nil || !strings.Contains(err.Error(), "already in the volume: conf.txt") {
+		t.Errorf("refuse policy: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "conf.txt")); string(b) != "old" {
+		t.Error("a refused upload changed the file")
+	}
+	out, err := Write(Request{Root: root, Dest: "/", Kind: KindFile, Name: "conf.txt", Size: 3, Overwrite: true}, strings.NewReader("new"))
+	if err != nil || len(out) != 1 || out[0].Path != "/conf.txt" {
+		t.Fatalf("replace: %+v %v", out, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "conf.txt")); string(b) != "new" {
+		t.Error("replace did not replace")
+	}
+}

@@ -25,7 +25,8 @@ func (h *Handlers) auditAs(c echo.Context, actor, role, action, object, outcome,
 	if via == "" {
 		via = "ui"
 	}
-	h.writeAudit(c.Request().Context(), store.AuditRecord{
+	// The record is written even when the client has gone (a cut-off upload, a closed terminal tab).
+	h.writeAudit(context.WithoutCancel(c.Request().Context()), store.AuditRecord{
 		Actor: actor, Role: role, Source: c.RealIP(), Via: via,
 		Action: action, Object: object, Outcome: outcome, Detail: detail,
 	})

@@ -4,12 +4,14 @@ package handlers
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/swarm/volumewrite"
 )
 
 // Engine is what the handlers need from the Docker engine.
@@ -43,6 +45,7 @@ type Engine interface {
 	ModelState() (ready bool, syncedAt time.Time, lastError string)
 
 	MappingStates(ctx context.Context, names []string) (map[string]swarm.MappingState, error)
+	UploadToVolume(ctx context.Context, u swarm.Upload, body io.Reader) ([]volumewrite.Written, error)
 	CreateMappingVolume(ctx context.Context, name string) error
 	RemoveMappingVolume(ctx context.Context, name string) error
 }

@@ -144,6 +144,7 @@ func (h *Handlers) Routes() []Route {
 		api(http.MethodGet, "/api/v1/volumes", viewer, h.APIVolumes),
 		api(http.MethodPost, "/api/v1/volumes", operator, h.APICreateVolume),
 		api(http.MethodDelete, "/api/v1/volumes/:name", operator, h.APIDeleteVolume),
+		api(http.MethodPut, "/api/v1/volumes/:name/files", operator, h.APIUploadFiles),
 
 		api(http.MethodGet, "/api/v1/services", viewer, h.APIServices),
 		api(http.MethodPost, "/api/v1/services", operator, h.APICreateService),

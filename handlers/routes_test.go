@@ -175,6 +175,7 @@ var roleModel = map[string]store.Role{
 	"GET /api/v1/volumes":                   store.RoleViewer,
 	"POST /api/v1/volumes":                  store.RoleOperator,
 	"DELETE /api/v1/volumes/:name":          store.RoleOperator,
+	"PUT /api/v1/volumes/:name/files":       store.RoleOperator,
 	"GET /api/v1/services":                  store.RoleViewer,
 	"POST /api/v1/services":                 store.RoleOperator,
 	"GET /api/v1/services/:name":            store.RoleViewer,

@@ -35,6 +35,8 @@ type Engine struct {
 
 	// model, when running, answers reads from memory.
 	model *Model
+	// helperBinary is the static Berth binary helper containers run ("" is this executable).
+	helperBinary string
 }
 
 // Connect creates a client from the standard DOCKER_HOST environment (through

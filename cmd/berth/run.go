@@ -38,6 +38,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return tokenCreate(ctx, args[1:], getenv, stdout)
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv, stdout)
+	case "volume-write":
+		return volumeWrite(args, stdin, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

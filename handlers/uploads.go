@@ -1,0 +1,84 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/berthhq/berth/store"
+	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/swarm/volumewrite"
+	"github.com/labstack/echo/v4"
+)
+
+// maxUploadBytes bounds one upload while it streams.
+const maxUploadBytes = 20 << 30
+
+// archiveKind tells an archive's kind from its file name.
+func archiveKind(name string) string {
+	n := strings.ToLower(name)
+	switch {
+	case strings.HasSuffix(n, ".tar.gz"), strings.HasSuffix(n, ".tgz"):
+		return volumewrite.KindTgz
+	case strings.HasSuffix(n, ".tar"):
+		return volumewrite.KindTar
+	case strings.HasSuffix(n, ".zip"):
+		return volumewrite.KindZip
+	}
+	return ""
+}
+
+// APIUploadFiles streams a request body into a volume mapping on a node:
+// PUT /api/v1/volumes/{mapping}/files?node=N&path=/dir&name=F[&extract=true][&overwrite=true].
+func (h *Handlers) APIUploadFiles(c echo.Context) error {
+	ctx := c.Request().Context()
+	mapping := c.Param("name")
+	if _, err := h.store.VolumeMapping(ctx, mapping); errors.Is(err, store.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "No volume mapping named "+mapping+".")
+	} else if err != nil {
+		return err
+	}
+	u := swarm.Upload{Mapping: mapping, Dest: c.QueryParam("path"), Name: c.QueryParam("name"), Kind: volumewrite.KindFile,
+		Overwrite: c.QueryParam("overwrite") == "true", Size: c.Request().ContentLength}
+	if u.Dest == "" {
+		u.Dest = "/"
+	}
+	var errs = map[string]string{}
+	if strings.Contains(u.Dest, "..") {
+		errs["path"] = "Use a folder inside the volume, without '..'."
+	}
+	if c.QueryParam("extract") == "true" {
+		if u.Kind = archiveKind(u.Name); u.Kind == "" {
+			errs["name"] = "Only .tar, .tar.gz, .tgz and .zip archives can be extracted."
+		}
+	} else if u.Name == "" || strings.ContainsAny(u.Name, "/\\") {
+		errs["name"] = "Name the file (no folders: give them in path)."
+	}
+	if u.Size <= 0 {
+		errs["body"] = "Send the file with its length (Content-Length); an empty file is refused."
+	}
+	if u.Size > maxUploadBytes {
+		errs["body"] = fmt.Sprintf("Uploads are at most %d GB.", maxUploadBytes>>30)
+	}
+	if node := c.QueryParam("node"); node != "" && node != h.engine.Cached().NodeName {
+		return echo.NewHTTPError(http.StatusConflict, "Node "+node+" is not the node Berth's engine runs on: uploads there need the Berth agent on it.")
+	}
+	if len(errs) > 0 {
+		return fieldErrors(c, errs)
+	}
+	body := io.LimitReader(c.Request().Body, u.Size)
+	written, err := h.engine.UploadToVolume(ctx, u, body)
+	object := "volume:" + mapping + " (" + h.engine.Cached().NodeName + ")"
+	if err != nil {
+		h.audit(c, "volume.upload", object, "failed: "+err.Error(), u.Name)
+		return echo.NewHTTPError(http.StatusUnprocessableEntity, "Nothing was written: "+err.Error())
+	}
+	var total int64
+	for _, w := range written {
+		total += w.Size
+	}
+	h.audit(c, "volume.upload", object, "ok", fmt.Sprintf("%s into %s: %d files, %d bytes", u.Name, u.Dest, len(written), total))
+	return c.JSON(http.StatusCreated, map[string]any{"mapping": mapping, "node": h.engine.Cached().NodeName, "written": written})
+}

@@ -15,7 +15,7 @@ import (
 
 type entry struct {
 	name, body, link string
-	kind              byte
+	kind             byte
 }
 
 func tarOf(t *testing.T, es []entry) []byte {

@@ -186,8 +186,14 @@ func (c *client) post(path string, form url.Values) page {
 }
 
 // postRaw submits a form exactly as given.
-func (c *client) postRaw(path string, form url.Values) page {
-	req, _ := http.NewRequest(http.MethodPost, c.base+path, strings.NewReader(form.Encode()))
+func (c *client) postRaw(path string, form url.Values) page { return c.send(http.MethodPost, path, form) }
+
+// send submits a form with the given method (the CSRF token also goes in the header htmx and scripts use).
+func (c *client) send(method, path string, form url.Values) page {
+	req, _ := http.NewRequest(method, c.base+path, strings.NewReader(form.Encode()))
+	if t := form.Get("_csrf"); t != "" && method != http.MethodPost {
+		req.Header.Set("X-CSRF-Token", t)
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return c.do(req)
 }

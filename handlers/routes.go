@@ -124,6 +124,8 @@ func (h *Handlers) Routes() []Route {
 		ui(http.MethodGet, "/volumes", viewer, h.VolumesPage),
 		ui(http.MethodPost, "/volumes", operator, h.CreateMapping),
 		ui(http.MethodPost, "/volumes/:name/delete", operator, h.DeleteMapping),
+		ui(http.MethodGet, "/volumes/upload-nodes", operator, h.UploadNodes),
+		ui(http.MethodPut, "/volumes/:name/files", operator, h.APIUploadFiles),
 
 		api(http.MethodGet, "/api/v1/me", viewer, h.APIMe),
 		api(http.MethodGet, "/api/v1/registries", viewer, h.APIRegistries),

@@ -10,6 +10,7 @@ import (
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
 	"github.com/berthhq/berth/swarm/volumewrite"
+	"github.com/berthhq/berth/views"
 	"github.com/labstack/echo/v4"
 )
 
@@ -81,4 +82,32 @@ func (h *Handlers) APIUploadFiles(c echo.Context) error {
 	}
 	h.audit(c, "volume.upload", object, "ok", fmt.Sprintf("%s into %s: %d files, %d bytes", u.Name, u.Dest, len(written), total))
 	return c.JSON(http.StatusCreated, map[string]any{"mapping": mapping, "node": h.engine.Cached().NodeName, "written": written})
+}
+
+// UploadNodes offers the nodes where a running task mounts the mapping (the form's node choice follows the mapping).
+func (h *Handlers) UploadNodes(c echo.Context) error {
+	mapping := c.QueryParam("mapping")
+	services, err := h.engine.Services(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	manager := h.engine.Cached().NodeName
+	seen := map[string]bool{}
+	var nodes []views.UploadNode
+	for _, s := range services {
+		mounts := false
+		for _, v := range s.Spec.Volumes {
+			mounts = mounts || v.Mapping == mapping
+		}
+		if !mounts {
+			continue
+		}
+		for _, t := range s.Tasks {
+			if t.State == "running" && t.DesiredState == "running" && !seen[t.Node] {
+				seen[t.Node] = true
+				nodes = append(nodes, views.UploadNode{Name: t.Node, Reachable: t.Node == manager})
+			}
+		}
+	}
+	return fragment(c, http.StatusOK, views.UploadNodes(nodes))
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/store"
+	"github.com/chromedp/chromedp"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/swarm"
 )
@@ -183,4 +184,52 @@ func TestUploadsLandInTheVolumeWithTheirExactBytes(t *testing.T) {
 	if ok != 3 || cut != 1 {
 		t.Errorf("upload audit: %d written, %d cut off (want 3 and 1): %+v", ok, cut, recs)
 	}
+}
+
+func TestBrowserUploadFormFollowsTheMappingAndShowsProgress(t *testing.T) {
+	s := newSwarmServer(t)
+	s.Engine.SetHelperBinary(staticBerth(t))
+	mapping := uniq("webdata")
+	s.api(t, s.token, http.MethodPost, "/api/v1/volumes", map[string]string{"name": mapping})
+	svc := uniq("web")
+	spec := serviceSpec(svc)
+	spec.TaskTemplate.Placement = &swarm.Placement{Constraints: []string{"node.role==manager"}}
+	spec.TaskTemplate.ContainerSpec.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: mapping, Target: "/data"}}
+	s.createService(t, spec)
+	s.readInService(t, svc, "true")
+	t.Cleanup(func() {
+		time.Sleep(2 * time.Second)
+		s.docker.VolumeRemove(context.Background(), mapping, true)
+	})
+	dir := t.TempDir()
+	content := bytes.Repeat([]byte("berth upload line\n"), 50000) // about 900 KB
+	os.WriteFile(filepath.Join(dir, "hello.txt"), content, 0o644)
+
+	b := newBrowser(t)
+	b.do(t, "sign in and open the volumes page",
+		chromedp.Navigate(s.URL+"/login"),
+		chromedp.SendKeys(chromedp.CSS("#username"), "op"),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#login button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#environment")),
+		chromedp.Navigate(s.URL+"/volumes"),
+		chromedp.WaitVisible(chromedp.CSS("#upload-form")),
+		chromedp.SetValue(chromedp.CSS("#upload-mapping"), mapping),
+	)
+	eval[bool](t, b, `document.querySelector("#upload-mapping").dispatchEvent(new Event("change", {bubbles: true}))`)
+	b.poll(t, "the node list follows the mapping", `!!document.querySelector("#upload-node option[value='`+s.cluster.Manager().Hostname+`']:not([disabled])")`, 10*time.Second)
+	b.do(t, "choose a file and upload",
+		chromedp.SetValue(chromedp.CSS("#upload-dest"), "/imports"),
+		chromedp.SetUploadFiles(chromedp.CSS("#upload-files"), []string{filepath.Join(dir, "hello.txt")}),
+		chromedp.Click(chromedp.CSS("#upload-button")),
+	)
+	b.poll(t, "the result", `document.querySelector("#upload-results").innerText.includes("/imports/hello.txt")`, 30*time.Second)
+	if got := eval[string](t, b, `document.querySelector("#upload-state").textContent`); !strings.Contains(got, "Uploaded 1 file(s)") {
+		t.Errorf("state %q", got)
+	}
+	if v := eval[float64](t, b, `document.querySelector("#upload-progress").value`); v != 100 {
+		t.Errorf("progress bar at %v", v)
+	}
+	b.requireCleanConsole(t)
+	eventuallyReads(t, s, svc, sum(content)+"  /data/imports/hello.txt\n", "sha256sum", "/data/imports/hello.txt")
 }

@@ -10,7 +10,7 @@ import (
 	"sync"
 )
 
-//go:embed berth.css berth.js terminal.js replay.js favicon.svg vendor
+//go:embed berth.css berth.js terminal.js replay.js upload.js favicon.svg vendor
 var Files embed.FS
 
 var (

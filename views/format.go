@@ -129,3 +129,11 @@ func (f DeployForm) hasAdvancedErrors() bool {
 	}
 	return false
 }
+
+func mappingNames(rows []MappingRow) []string {
+	out := make([]string, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, r.Name)
+	}
+	return out
+}

@@ -186,7 +186,9 @@ func (c *client) post(path string, form url.Values) page {
 }
 
 // postRaw submits a form exactly as given.
-func (c *client) postRaw(path string, form url.Values) page { return c.send(http.MethodPost, path, form) }
+func (c *client) postRaw(path string, form url.Values) page {
+	return c.send(http.MethodPost, path, form)
+}
 
 // send submits a form with the given method (the CSRF token also goes in the header htmx and scripts use).
 func (c *client) send(method, path string, form url.Values) page {

@@ -81,7 +81,7 @@ type apiResult struct {
 }
 
 // decode unmarshals the answer's body.
-func (r apiResult) decode(t *testing.T, v any) {
+func (r apiResult) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(r.Body), v); err != nil {
 		t.Fatalf("decode %q: %v", r.Body, err)
@@ -89,7 +89,7 @@ func (r apiResult) decode(t *testing.T, v any) {
 }
 
 // api calls the JSON API with a bearer token.
-func (ts *testServer) api(t *testing.T, token, method, path string, body any) apiResult {
+func (ts *testServer) api(t testing.TB, token, method, path string, body any) apiResult {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {

@@ -35,7 +35,9 @@ var (
 )
 
 // staticBerth builds the static Berth binary that helper containers run (the test binary itself is not static).
-func staticBerth(t *testing.T) string {
+func staticBerth(t *testing.T) string { return staticBerthTB(t) }
+
+func staticBerthTB(t testing.TB) string {
 	helperOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "berth-helper-")
 		if err != nil {

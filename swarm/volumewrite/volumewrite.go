@@ -57,27 +57,41 @@ func Write(req Request, r io.Reader) (out []Written, err error) {
 		return nil, fmt.Errorf("create staging folder: %w", err)
 	}
 	defer os.RemoveAll(stage)
+	st := &staging{dir: stage, files: map[string]Written{}}
 	switch req.Kind {
 	case KindFile:
-		err = writeFile(stage, req.Name, req.Size, r)
+		err = st.writeFile(req.Name, req.Size, r)
 	case KindTar:
-		err = extractTar(stage, r)
+		err = st.extractTar(r)
 	case KindTgz:
 		var gz *gzip.Reader
 		if gz, err = gzip.NewReader(r); err == nil {
-			err = extractTar(stage, gz)
+			err = st.extractTar(gz)
 		} else {
 			err = fmt.Errorf("not a gzip archive: %w", err)
 		}
 	case KindZip:
-		err = extractZip(stage, r)
+		err = st.extractZip(r)
 	default:
 		err = fmt.Errorf("unknown kind %q", req.Kind)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return finish(stage, dest, req.Root, req.Overwrite)
+	return st.finish(dest, req.Root, req.Overwrite)
+}
+
+// staging is the folder an upload is written into, with the files written so far
+// (by path inside it), their sizes and checksums taken while they were written.
+type staging struct {
+	dir   string
+	files map[string]Written
+}
+
+// record notes a file written at dst.
+func (st *staging) record(dst string, size int64, sum string) {
+	rel, _ := filepath.Rel(st.dir, dst)
+	st.files[filepath.ToSlash(rel)] = Written{Size: size, SHA256: sum}
 }
 
 // safeJoin joins a path inside the volume, refusing one that leaves it.
@@ -95,22 +109,25 @@ func randomSuffix() string {
 	return hex.EncodeToString(b)
 }
 
-func writeFile(stage, name string, size int64, r io.Reader) error {
+func (st *staging) writeFile(name string, size int64, r io.Reader) error {
 	if name == "" || strings.ContainsAny(name, "/\\") || name == "." || name == ".." {
 		return fmt.Errorf("%q is not a file name", name)
 	}
-	f, err := os.OpenFile(filepath.Join(stage, name), os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o644)
+	dst := filepath.Join(st.dir, name)
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	n, err := io.Copy(f, io.LimitReader(r, size+1))
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, size+1))
 	if err != nil {
 		return fmt.Errorf("the upload broke off after %d bytes: %w", n, err)
 	}
 	if n != size {
 		return fmt.Errorf("the upload broke off: %d of %d bytes arrived", n, size)
 	}
+	st.record(dst, n, hex.EncodeToString(h.Sum(nil)))
 	return f.Sync()
 }
 
@@ -136,7 +153,8 @@ func linkInside(stage, where, target string) bool {
 	return resolved == stage || strings.HasPrefix(resolved, stage+string(filepath.Separator))
 }
 
-func extractTar(stage string, r io.Reader) error {
+func (st *staging) extractTar(r io.Reader) error {
+	stage := st.dir
 	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
@@ -159,7 +177,7 @@ func extractTar(stage string, r io.Reader) error {
 				return err
 			}
 		case tar.TypeReg:
-			if err := writeEntry(dst, h.FileInfo().Mode().Perm(), tr, h.Size); err != nil {
+			if err := st.writeEntry(dst, h.FileInfo().Mode().Perm(), tr, h.Size); err != nil {
 				return err
 			}
 		case tar.TypeSymlink:
@@ -180,13 +198,18 @@ func extractTar(stage string, r io.Reader) error {
 			if err := os.Link(src, dst); err != nil {
 				return err
 			}
+			if rel, err := filepath.Rel(stage, src); err == nil {
+				if w, ok := st.files[filepath.ToSlash(rel)]; ok {
+					st.record(dst, w.Size, w.SHA256)
+				}
+			}
 		default:
 			return fmt.Errorf("archive entry %q is a kind of file Berth does not write (devices, fifos)", h.Name)
 		}
 	}
 }
 
-func writeEntry(dst string, mode os.FileMode, r io.Reader, size int64) error {
+func (st *staging) writeEntry(dst string, mode os.FileMode, r io.Reader, size int64) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
@@ -199,15 +222,18 @@ func writeEntry(dst string, mode os.FileMode, r io.Reader, size int64) error {
 		return err
 	}
 	defer f.Close()
-	n, err := io.Copy(f, r)
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), r)
 	if err != nil || n != size {
 		return fmt.Errorf("the archive broke off inside %s", filepath.Base(dst))
 	}
+	st.record(dst, n, hex.EncodeToString(h.Sum(nil)))
 	return nil
 }
 
 // extractZip spools the zip next to the staging folder (a zip's index is at its end) and extracts it.
-func extractZip(stage string, r io.Reader) error {
+func (st *staging) extractZip(r io.Reader) error {
+	stage := st.dir
 	spool := stage + ".zip"
 	f, err := os.Create(spool)
 	if err != nil {
@@ -244,7 +270,7 @@ func extractZip(stage string, r io.Reader) error {
 		if err != nil {
 			return fmt.Errorf("archive entry %q: %w", zf.Name, err)
 		}
-		err = writeEntry(dst, zf.Mode().Perm()|0o400, rc, int64(zf.UncompressedSize64))
+		err = st.writeEntry(dst, zf.Mode().Perm()|0o400, rc, int64(zf.UncompressedSize64))
 		rc.Close()
 		if err != nil {
 			return err
@@ -254,8 +280,8 @@ func extractZip(stage string, r io.Reader) error {
 }
 
 // finish moves the staged entries into the destination, refusing to replace unless asked.
-func finish(stage, dest, root string, overwrite bool) ([]Written, error) {
-	entries, err := os.ReadDir(stage)
+func (st *staging) finish(dest, root string, overwrite bool) ([]Written, error) {
+	entries, err := os.ReadDir(st.dir)
 	if err != nil {
 		return nil, err
 	}
@@ -273,13 +299,6 @@ func finish(stage, dest, root string, overwrite bool) ([]Written, error) {
 			return nil, fmt.Errorf("already in the volume: %s (choose replace to overwrite)", strings.Join(clash, ", "))
 		}
 	}
-	var out []Written
-	for _, e := range entries {
-		src := filepath.Join(stage, e.Name())
-		if err := collect(src, filepath.Join(dest, e.Name()), root, &out); err != nil {
-			return nil, err
-		}
-	}
 	for _, e := range entries {
 		target := filepath.Join(dest, e.Name())
 		if overwrite {
@@ -287,33 +306,16 @@ func finish(stage, dest, root string, overwrite bool) ([]Written, error) {
 				return nil, err
 			}
 		}
-		if err := os.Rename(filepath.Join(stage, e.Name()), target); err != nil {
+		if err := os.Rename(filepath.Join(st.dir, e.Name()), target); err != nil {
 			return nil, err
 		}
 	}
+	out := make([]Written, 0, len(st.files))
+	for rel, w := range st.files {
+		inVolume, _ := filepath.Rel(root, filepath.Join(dest, filepath.FromSlash(rel)))
+		w.Path = "/" + filepath.ToSlash(inVolume)
+		out = append(out, w)
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
-}
-
-// collect lists the regular files under src with their sizes and checksums, named as they will be in the volume.
-func collect(src, final, root string, out *[]Written) error {
-	return filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil || !fi.Mode().IsRegular() {
-			return err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		h := sha256.New()
-		n, err := io.Copy(h, f)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		inVolume, _ := filepath.Rel(root, filepath.Join(final, rel))
-		*out = append(*out, Written{Path: "/" + filepath.ToSlash(inVolume), Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
-		return nil
-	})
 }

@@ -22,8 +22,12 @@ func (h *Handlers) settingsModel(c echo.Context) (views.Settings, error) {
 	if err != nil {
 		return views.Settings{}, err
 	}
+	limit, err := h.store.UploadLimit(ctx)
+	if err != nil {
+		return views.Settings{}, err
+	}
 	return views.Settings{Require2FA: req, RecordTerminals: term.Record, IdleMinutes: strconv.Itoa(int(term.IdleTimeout.Minutes())),
-		MaxHours: strconv.Itoa(int(term.MaxSession.Hours())), Notice: h.popNotice(c)}, nil
+		MaxHours: strconv.Itoa(int(term.MaxSession.Hours())), UploadLimitGB: strconv.FormatInt(limit>>30, 10), Notice: h.popNotice(c)}, nil
 }
 
 // SettingsPage shows the environment-wide settings.
@@ -45,10 +49,11 @@ func (h *Handlers) SaveSettings(c echo.Context) error {
 	}
 	// A number left out of the form keeps its current value.
 	form := views.Settings{Require2FA: c.FormValue("require_2fa") == "true", RecordTerminals: c.FormValue("record_terminals") == "true",
-		IdleMinutes: orText(strings.TrimSpace(c.FormValue("terminal_idle_minutes")), current.IdleMinutes),
-		MaxHours:    orText(strings.TrimSpace(c.FormValue("terminal_max_hours")), current.MaxHours)}
-	for field, bounds := range map[string][2]int{"terminal_idle_minutes": {1, 1440}, "terminal_max_hours": {1, 72}} {
-		v := map[string]string{"terminal_idle_minutes": form.IdleMinutes, "terminal_max_hours": form.MaxHours}[field]
+		IdleMinutes:   orText(strings.TrimSpace(c.FormValue("terminal_idle_minutes")), current.IdleMinutes),
+		MaxHours:      orText(strings.TrimSpace(c.FormValue("terminal_max_hours")), current.MaxHours),
+		UploadLimitGB: orText(strings.TrimSpace(c.FormValue("upload_limit_gb")), current.UploadLimitGB)}
+	for field, bounds := range map[string][2]int{"terminal_idle_minutes": {1, 1440}, "terminal_max_hours": {1, 72}, "upload_limit_gb": {1, 1000}} {
+		v := map[string]string{"terminal_idle_minutes": form.IdleMinutes, "terminal_max_hours": form.MaxHours, "upload_limit_gb": form.UploadLimitGB}[field]
 		if n, err := strconv.Atoi(v); err != nil || n < bounds[0] || n > bounds[1] {
 			form.Errors.Add(field, fmt.Sprintf("Enter a whole number from %d to %d.", bounds[0], bounds[1]))
 		}
@@ -60,6 +65,7 @@ func (h *Handlers) SaveSettings(c echo.Context) error {
 	for key, want := range map[string]string{
 		store.SettingRequire2FA: strconv.FormatBool(form.Require2FA), store.SettingRecordTerminals: strconv.FormatBool(form.RecordTerminals),
 		store.SettingTerminalIdleMins: form.IdleMinutes, store.SettingTerminalMaxHours: form.MaxHours,
+		store.SettingUploadLimitGB: form.UploadLimitGB,
 	} {
 		was, err := h.store.Setting(ctx, key, "")
 		if err != nil {
@@ -79,7 +85,7 @@ func (h *Handlers) SaveSettings(c echo.Context) error {
 // defaultSetting is a setting's value before anyone set it.
 func defaultSetting(key string) string {
 	return map[string]string{store.SettingRequire2FA: "false", store.SettingRecordTerminals: "false",
-		store.SettingTerminalIdleMins: "15", store.SettingTerminalMaxHours: "8"}[key]
+		store.SettingTerminalIdleMins: "15", store.SettingTerminalMaxHours: "8", store.SettingUploadLimitGB: "10"}[key]
 }
 
 func isDefaultSetting(key, v string) bool { return defaultSetting(key) == v }

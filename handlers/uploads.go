@@ -14,9 +14,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// maxUploadBytes bounds one upload while it streams.
-const maxUploadBytes = 20 << 30
-
 // archiveKind tells an archive's kind from its file name.
 func archiveKind(name string) string {
 	n := strings.ToLower(name)
@@ -60,8 +57,12 @@ func (h *Handlers) APIUploadFiles(c echo.Context) error {
 	if u.Size <= 0 {
 		errs["body"] = "Send the file with its length (Content-Length); an empty file is refused."
 	}
-	if u.Size > maxUploadBytes {
-		errs["body"] = fmt.Sprintf("Uploads are at most %d GB.", maxUploadBytes>>30)
+	limit, err := h.store.UploadLimit(ctx)
+	if err != nil {
+		return err
+	}
+	if u.Size > limit {
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("Uploads are at most %d GB here (an admin setting); this one is %.1f GB.", limit>>30, float64(u.Size)/(1<<30)))
 	}
 	if node := c.QueryParam("node"); node != "" && node != h.engine.Cached().NodeName {
 		return echo.NewHTTPError(http.StatusConflict, "Node "+node+" is not the node Berth's engine runs on: uploads there need the Berth agent on it.")

@@ -160,6 +160,16 @@ func TestUploadsLandInTheVolumeWithTheirExactBytes(t *testing.T) {
 	if r := upload(t, s, uniq("nosuch"), url.Values{"name": {"f"}}, []byte("x")); r.Status != http.StatusNotFound {
 		t.Errorf("unknown mapping: %d", r.Status)
 	}
+	// The size limit is a setting, checked before anything streams.
+	s.Store.SetSetting(context.Background(), store.SettingUploadLimitGB, "1")
+	req, _ := http.NewRequest(http.MethodPut, s.URL+"/api/v1/volumes/"+mapping+"/files?name=huge.bin&node="+node, io.LimitReader(zeroReader{}, 2<<30))
+	req.ContentLength = 2 << 30
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("an upload over the limit: %v %v", err, res)
+	} else {
+		res.Body.Close()
+	}
 	// A client that stops half-way: the connection closes after 400 of 1000 bytes.
 	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
 	if err != nil {
@@ -234,4 +244,12 @@ func TestBrowserUploadFormFollowsTheMappingAndShowsProgress(t *testing.T) {
 	}
 	b.requireCleanConsole(t)
 	eventuallyReads(t, s, svc, sum(content)+"  /data/imports/hello.txt\n", "sha256sum", "/data/imports/hello.txt")
+}
+
+// zeroReader reads zeros forever.
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }

@@ -15,7 +15,21 @@ const (
 	SettingRecordTerminals  = "record_terminals"
 	SettingTerminalIdleMins = "terminal_idle_minutes"
 	SettingTerminalMaxHours = "terminal_max_hours"
+	SettingUploadLimitGB    = "upload_limit_gb"
 )
+
+// UploadLimit is the largest upload accepted, 10 GB unless set.
+func (s *Store) UploadLimit(ctx context.Context) (int64, error) {
+	v, err := s.Setting(ctx, SettingUploadLimitGB, "10")
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		n = 10
+	}
+	return int64(n) << 30, nil
+}
 
 // TerminalSettings are the limits and recording of web terminals.
 type TerminalSettings struct {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 
 	"github.com/berthhq/berth/swarm/volumewrite"
 	"github.com/docker/docker/api/types/container"
@@ -36,20 +35,20 @@ type Upload struct {
 // (by default the running executable, which is static in Berth's image).
 func (e *Engine) SetHelperBinary(path string) { e.helperBinary = path }
 
-// UploadToVolume streams an upload into the mapping's volume through a helper
-// container created from an image already on the node: never through the
-// service's own containers, and never held whole in memory.
+// UploadToVolume writes an upload into the mapping's volume on the engine's node:
+// the engine's archive endpoint (what docker cp uses) writes a staging folder into
+// the volume while Berth checks the stream, then a helper container created from an
+// image already on the node, running Berth's own static binary, moves it into
+// place. Nothing goes through the service's containers or is held whole in memory.
 func (e *Engine) UploadToVolume(ctx context.Context, u Upload, body io.Reader) ([]volumewrite.Written, error) {
 	img, err := e.helperImage(ctx, u.Mapping)
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"volume-write", "--root", helperMount, "--dest", u.Dest, "--kind", u.Kind, "--name", u.Name,
-		"--size", strconv.FormatInt(u.Size, 10), "--overwrite=" + strconv.FormatBool(u.Overwrite)}
+	stage := volumewrite.NewStageName()
 	created, err := e.cli.ContainerCreate(ctx, &container.Config{
-		Image: img, Entrypoint: []string{"/berth-helper"}, Cmd: args, User: "0", NetworkDisabled: true,
-		OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true,
-		Labels: map[string]string{ManagedLabel: "true", "berth.helper": "upload"},
+		Image: img, Entrypoint: []string{"/berth-helper"}, Cmd: []string{"volume-write", "--root", helperMount, "--finish", stage},
+		User: "0", NetworkDisabled: true, Labels: map[string]string{ManagedLabel: "true", "berth.helper": "upload"},
 	}, &container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: u.Mapping, Target: helperMount}}}, nil, nil, "")
 	if err != nil {
 		return nil, e.wrap(err)
@@ -58,33 +57,56 @@ func (e *Engine) UploadToVolume(ctx context.Context, u Upload, body io.Reader) (
 	if err := e.copyHelper(ctx, created.ID); err != nil {
 		return nil, err
 	}
-	att, err := e.cli.ContainerAttach(ctx, created.ID, container.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
+	pr, pw := io.Pipe()
+	staged := make(chan error, 1)
+	go func() {
+		tw := tar.NewWriter(pw)
+		err := volumewrite.Stage(volumewrite.Request{Dest: u.Dest, Kind: u.Kind, Name: u.Name, Size: u.Size, Overwrite: u.Overwrite}, body, tw, stage)
+		if err == nil {
+			err = tw.Close()
+		}
+		pw.CloseWithError(err)
+		staged <- err
+	}()
+	copyErr := e.cli.CopyToContainer(ctx, created.ID, helperMount, pr, container.CopyToContainerOptions{})
+	pr.CloseWithError(io.ErrClosedPipe) // unblock the stager if the engine stopped reading
+	stageErr := <-staged
+	// The helper runs either way: it finishes a whole upload and throws a partial one away.
+	written, finishErr := e.runHelper(context.WithoutCancel(ctx), created.ID)
+	switch {
+	case stageErr != nil:
+		return nil, stageErr
+	case copyErr != nil:
+		return nil, fmt.Errorf("the engine could not write the upload: %s", e.plainError(copyErr))
+	}
+	return written, finishErr
+}
+
+// runHelper starts the helper container, waits for it and reads its JSON answer.
+func (e *Engine) runHelper(ctx context.Context, id string) ([]volumewrite.Written, error) {
+	if err := e.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return nil, e.wrap(err)
+	}
+	waitC, errC := e.cli.ContainerWait(ctx, id, container.WaitConditionNotRunning)
+	select {
+	case <-waitC:
+	case err := <-errC:
+		return nil, e.wrap(err)
+	}
+	logs, err := e.cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true})
 	if err != nil {
 		return nil, e.wrap(err)
 	}
-	defer att.Close()
-	if err := e.cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
-		return nil, e.wrap(err)
-	}
-	sent := make(chan error, 1)
-	go func() {
-		_, err := io.Copy(att.Conn, body)
-		att.CloseWrite()
-		sent <- err
-	}()
+	defer logs.Close()
 	var stdout, stderr bytes.Buffer
-	if _, err := stdcopy.StdCopy(&stdout, &stderr, att.Reader); err != nil {
-		return nil, fmt.Errorf("reading the helper's answer: %w", err)
+	if _, err := stdcopy.StdCopy(&stdout, &stderr, logs); err != nil {
+		return nil, err
 	}
-	sendErr := <-sent
 	var res struct {
 		Written []volumewrite.Written `json:"written"`
 		Error   string                `json:"error"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-		if sendErr != nil {
-			return nil, fmt.Errorf("the upload broke off: %v", sendErr)
-		}
 		return nil, fmt.Errorf("the helper gave no answer: %s", bytes.TrimSpace(stderr.Bytes()))
 	}
 	if res.Error != "" {

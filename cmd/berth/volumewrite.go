@@ -9,21 +9,17 @@ import (
 	"github.com/berthhq/berth/swarm/volumewrite"
 )
 
-// volumeWrite is the helper Berth runs inside a container on a volume's node: it
-// reads an upload on stdin and writes it into the volume, answering in JSON.
-func volumeWrite(args []string, stdin io.Reader, stdout io.Writer) error {
-	var req volumewrite.Request
+// volumeWrite is the helper Berth runs inside a container on a volume's node,
+// after the engine wrote a staged upload into the volume: it moves the upload
+// into place (or throws it away) and answers in JSON.
+func volumeWrite(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("volume-write", flag.ContinueOnError)
-	fs.StringVar(&req.Root, "root", "/berth-volume", "where the volume is mounted")
-	fs.StringVar(&req.Dest, "dest", "/", "folder inside the volume")
-	fs.StringVar(&req.Kind, "kind", volumewrite.KindFile, "file, tar, tgz or zip")
-	fs.StringVar(&req.Name, "name", "", "the file's name (kind file)")
-	fs.Int64Var(&req.Size, "size", 0, "the file's exact size (kind file)")
-	fs.BoolVar(&req.Overwrite, "overwrite", false, "replace what exists")
+	root := fs.String("root", "/berth-volume", "where the volume is mounted")
+	stage := fs.String("finish", "", "the staging folder to finish")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	written, err := volumewrite.Write(req, stdin)
+	written, err := volumewrite.Finish(*root, *stage)
 	enc := json.NewEncoder(stdout)
 	if err != nil {
 		enc.Encode(map[string]string{"error": err.Error()})

@@ -5,18 +5,18 @@
 package volumewrite
 
 import (
-	"archive/tar"
 	"archive/zip"
-	"compress/gzip"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -46,39 +46,51 @@ type Written struct {
 	SHA256 string `json:"sha256"`
 }
 
-// Write reads the upload from r and moves it into place, or changes nothing.
-func Write(req Request, r io.Reader) (out []Written, err error) {
-	dest, err := safeJoin(req.Root, req.Dest)
+// stagePattern is what a staging folder's name looks like; Finish touches nothing else.
+var stagePattern = regexp.MustCompile(`^\.berth-upload-[0-9a-f]{8,}$`)
+
+// NewStageName names a fresh staging folder.
+func NewStageName() string { return ".berth-upload-" + randomSuffix() }
+
+// Finish completes an upload that Stage streamed into the volume at root: it
+// extracts a staged zip, moves everything into place by the overwrite policy,
+// and always removes the staging folder; an upload that did not arrive whole
+// (no manifest) is thrown away.
+func Finish(root, stage string) ([]Written, error) {
+	if !stagePattern.MatchString(stage) {
+		return nil, fmt.Errorf("%q is not a staging folder", stage)
+	}
+	dir := filepath.Join(root, stage)
+	defer os.RemoveAll(dir)
+	raw, err := os.ReadFile(filepath.Join(dir, manifestName))
+	if err != nil {
+		return nil, errors.New("the upload did not arrive whole: nothing was written")
+	}
+	var m Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("the upload's manifest is unreadable: %w", err)
+	}
+	if err := os.Remove(filepath.Join(dir, manifestName)); err != nil {
+		return nil, err
+	}
+	dest, err := safeJoin(root, m.Dest)
 	if err != nil {
 		return nil, err
 	}
-	stage := filepath.Join(req.Root, ".berth-upload-"+randomSuffix())
-	if err := os.MkdirAll(stage, 0o755); err != nil {
-		return nil, fmt.Errorf("create staging folder: %w", err)
+	st := &staging{dir: dir, files: m.Files}
+	if st.files == nil {
+		st.files = map[string]Written{}
 	}
-	defer os.RemoveAll(stage)
-	st := &staging{dir: stage, files: map[string]Written{}}
-	switch req.Kind {
-	case KindFile:
-		err = st.writeFile(req.Name, req.Size, r)
-	case KindTar:
-		err = st.extractTar(r)
-	case KindTgz:
-		var gz *gzip.Reader
-		if gz, err = gzip.NewReader(r); err == nil {
-			err = st.extractTar(gz)
-		} else {
-			err = fmt.Errorf("not a gzip archive: %w", err)
+	if m.Kind == KindZip {
+		zipPath := filepath.Join(dir, zipName)
+		if err := st.extractZip(zipPath); err != nil {
+			return nil, err
 		}
-	case KindZip:
-		err = st.extractZip(r)
-	default:
-		err = fmt.Errorf("unknown kind %q", req.Kind)
+		if err := os.Remove(zipPath); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return st.finish(dest, req.Root, req.Overwrite)
+	return st.finish(dest, root, m.Overwrite)
 }
 
 // staging is the folder an upload is written into, with the files written so far
@@ -109,28 +121,6 @@ func randomSuffix() string {
 	return hex.EncodeToString(b)
 }
 
-func (st *staging) writeFile(name string, size int64, r io.Reader) error {
-	if name == "" || strings.ContainsAny(name, "/\\") || name == "." || name == ".." {
-		return fmt.Errorf("%q is not a file name", name)
-	}
-	dst := filepath.Join(st.dir, name)
-	f, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(r, size+1))
-	if err != nil {
-		return fmt.Errorf("the upload broke off after %d bytes: %w", n, err)
-	}
-	if n != size {
-		return fmt.Errorf("the upload broke off: %d of %d bytes arrived", n, size)
-	}
-	st.record(dst, n, hex.EncodeToString(h.Sum(nil)))
-	return f.Sync()
-}
-
 // entryPath checks an archive entry's name and returns where it goes in the staging folder.
 func entryPath(stage, name string) (string, error) {
 	n := strings.ReplaceAll(name, "\\", "/")
@@ -142,71 +132,6 @@ func entryPath(stage, name string) (string, error) {
 		return "", nil
 	}
 	return filepath.Join(stage, filepath.FromSlash(clean)), nil
-}
-
-// linkInside reports whether a link placed at where with the given target stays inside stage.
-func linkInside(stage, where, target string) bool {
-	if strings.HasPrefix(target, "/") {
-		return false
-	}
-	resolved := filepath.Clean(filepath.Join(filepath.Dir(where), filepath.FromSlash(target)))
-	return resolved == stage || strings.HasPrefix(resolved, stage+string(filepath.Separator))
-}
-
-func (st *staging) extractTar(r io.Reader) error {
-	stage := st.dir
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("the archive is corrupt or broke off: %w", err)
-		}
-		dst, err := entryPath(stage, h.Name)
-		if err != nil || dst == "" {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if err := os.MkdirAll(dst, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeReg:
-			if err := st.writeEntry(dst, h.FileInfo().Mode().Perm(), tr, h.Size); err != nil {
-				return err
-			}
-		case tar.TypeSymlink:
-			if !linkInside(stage, dst, h.Linkname) {
-				return fmt.Errorf("archive link %q points outside the destination (%s)", h.Name, h.Linkname)
-			}
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				return err
-			}
-			if err := os.Symlink(h.Linkname, dst); err != nil {
-				return err
-			}
-		case tar.TypeLink:
-			src, err := entryPath(stage, h.Linkname)
-			if err != nil || src == "" {
-				return fmt.Errorf("archive link %q points outside the destination", h.Name)
-			}
-			if err := os.Link(src, dst); err != nil {
-				return err
-			}
-			if rel, err := filepath.Rel(stage, src); err == nil {
-				if w, ok := st.files[filepath.ToSlash(rel)]; ok {
-					st.record(dst, w.Size, w.SHA256)
-				}
-			}
-		default:
-			return fmt.Errorf("archive entry %q is a kind of file Berth does not write (devices, fifos)", h.Name)
-		}
-	}
 }
 
 func (st *staging) writeEntry(dst string, mode os.FileMode, r io.Reader, size int64) error {
@@ -231,21 +156,19 @@ func (st *staging) writeEntry(dst string, mode os.FileMode, r io.Reader, size in
 	return nil
 }
 
-// extractZip spools the zip next to the staging folder (a zip's index is at its end) and extracts it.
-func (st *staging) extractZip(r io.Reader) error {
+// extractZip extracts the staged zip into the staging folder, checking every entry.
+func (st *staging) extractZip(zipPath string) error {
 	stage := st.dir
-	spool := stage + ".zip"
-	f, err := os.Create(spool)
+	f, err := os.Open(zipPath)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(spool)
 	defer f.Close()
-	size, err := io.Copy(f, r)
+	info, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("the upload broke off: %w", err)
+		return err
 	}
-	zr, err := zip.NewReader(f, size)
+	zr, err := zip.NewReader(f, info.Size())
 	if err != nil {
 		return fmt.Errorf("not a zip archive, or a cut-off one: %w", err)
 	}

@@ -107,7 +107,8 @@ func TestArchivesKeepTheirFolderStructure(t *testing.T) {
 		}
 	}
 	root := t.TempDir()
-	if _, err := Write(Request{Root: root, Dest: "/", Kind: KindZip}, bytes.NewReader(zipOf(t, []entry{{name: "a/b.txt", body: "bee"}, {name: "c.txt", body: "see"}}))); err != nil {
+	z := zipOf(t, []entry{{name: "a/b.txt", body: "bee"}, {name: "c.txt", body: "see"}})
+	if _, err := Write(Request{Root: root, Dest: "/", Kind: KindZip, Size: int64(len(z))}, bytes.NewReader(z)); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(tree(t, root), " "); got != "a/ a/b.txt=bee c.txt=see" {
@@ -132,7 +133,7 @@ func TestEscapingEntriesAreRefusedAndNothingIsWritten(t *testing.T) {
 		if strings.HasPrefix(name, "zip") {
 			kind = KindZip
 		}
-		if _, err := Write(Request{Root: root, Dest: "/", Kind: kind}, bytes.NewReader(body)); err == nil {
+		if _, err := Write(Request{Root: root, Dest: "/", Kind: kind, Size: int64(len(body))}, bytes.NewReader(body)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 		if got := strings.Join(tree(t, root), " "); got != "existing=kept" {
@@ -153,7 +154,8 @@ func TestCutOffAndCorruptUploadsLeaveNothing(t *testing.T) {
 		"cut-off file":    {Request{Kind: KindFile, Name: "big.bin", Size: 1000}, bytes.Repeat([]byte("x"), 400)},
 		"cut-off tgz":     {Request{Kind: KindTgz}, full[:len(full)/2]},
 		"corrupt tgz":     {Request{Kind: KindTgz}, []byte("not gzip at all")},
-		"corrupt zip":     {Request{Kind: KindZip}, []byte("PK not really")},
+		"corrupt zip":     {Request{Kind: KindZip, Size: 13}, []byte("PK not really")},
+		"cut-off zip":     {Request{Kind: KindZip, Size: 5000}, []byte("PK not all of it")},
 		"empty file name": {Request{Kind: KindFile, Name: "", Size: 1}, []byte("x")},
 	} {
 		root := t.TempDir()

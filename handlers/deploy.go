@@ -136,14 +136,15 @@ func toSpec(f views.DeployForm) (swarm.ServiceSpec, views.FieldErrors) {
 		}
 		seen[kv.Key] = true
 	}
+	// The form's rows have the spec's shape: they convert as they are.
 	for _, r := range f.Secrets {
-		s.Secrets = append(s.Secrets, swarm.FileRef{Name: r.Name, Target: r.Target, UID: r.UID, GID: r.GID, Mode: r.Mode})
+		s.Secrets = append(s.Secrets, swarm.FileRef(r))
 	}
 	for _, r := range f.Configs {
-		s.Configs = append(s.Configs, swarm.FileRef{Name: r.Name, Target: r.Target, UID: r.UID, GID: r.GID, Mode: r.Mode})
+		s.Configs = append(s.Configs, swarm.FileRef(r))
 	}
 	for _, v := range f.Volumes {
-		s.Volumes = append(s.Volumes, swarm.VolumeRef{Mapping: v.Mapping, Target: v.Target, ReadOnly: v.ReadOnly})
+		s.Volumes = append(s.Volumes, swarm.VolumeRef(v))
 	}
 	for i, p := range f.Ports {
 		port := swarm.Port{Protocol: p.Protocol, Mode: p.Mode}
@@ -234,13 +235,13 @@ func formFromSpec(s swarm.ServiceSpec) views.DeployForm {
 	}
 	f.Env = append(f.Env, views.KV{})
 	for _, r := range s.Secrets {
-		f.Secrets = append(f.Secrets, views.FileRow{Name: r.Name, Target: r.Target, UID: r.UID, GID: r.GID, Mode: r.Mode})
+		f.Secrets = append(f.Secrets, views.FileRow(r))
 	}
 	for _, r := range s.Configs {
-		f.Configs = append(f.Configs, views.FileRow{Name: r.Name, Target: r.Target, UID: r.UID, GID: r.GID, Mode: r.Mode})
+		f.Configs = append(f.Configs, views.FileRow(r))
 	}
 	for _, v := range s.Volumes {
-		f.Volumes = append(f.Volumes, views.VolumeRow{Mapping: v.Mapping, Target: v.Target, ReadOnly: v.ReadOnly})
+		f.Volumes = append(f.Volumes, views.VolumeRow(v))
 	}
 	for _, p := range s.Ports {
 		f.Ports = append(f.Ports, views.PortRow{Target: strconv.Itoa(int(p.Target)), Published: strconv.Itoa(int(p.Published)), Protocol: p.Protocol, Mode: p.Mode})

@@ -168,3 +168,35 @@ func TestServicesBerthDidNotCreateShowTheirUnsafeSettings(t *testing.T) {
 		t.Error("the service's mounts changed")
 	}
 }
+
+func TestServicePageSaysWhyARolloutFailed(t *testing.T) {
+	s := newSwarmServer(t)
+	withNetwork(t, s)
+	name := uniq("failing")
+	spec := map[string]any{"name": name, "image": "berth-test/busybox", "tag": "latest", "endpoint_mode": "dnsrr",
+		"command":       []string{"sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"},
+		"update_policy": map[string]any{"parallelism": 1, "failure_action": "pause", "monitor": "2s"}}
+	if r := s.api(t, s.token, http.MethodPost, "/api/v1/services", spec); r.Status != http.StatusCreated {
+		t.Fatalf("deploy: %d %s", r.Status, r.Body)
+	}
+	t.Cleanup(func() { s.docker.ServiceRemove(context.Background(), name) })
+	waitRunning(t, s, name, 1, enginetest.BusyboxImage)
+	// An update to an image no node has: its tasks cannot start and the rollout pauses.
+	if r := s.api(t, s.token, http.MethodPatch, "/api/v1/services/"+name, map[string]any{"image": "berth-test/missing", "tag": "1"}); r.Status != http.StatusOK {
+		t.Fatalf("patch: %d %s", r.Status, r.Body)
+	}
+	var view page
+	waitFor(t, 90*time.Second, "the paused rollout on the service page", func() bool {
+		view = s.op.get("/services/" + name)
+		return strings.Contains(view.Body, `id="rollout"`) && strings.Contains(view.Body, "Rollout: paused")
+	})
+	if !strings.Contains(between(view.Body, `id="rollout"`, "</p>"), "update paused") {
+		t.Errorf("the rollout line does not say why: %q", between(view.Body, `id="rollout"`, "</p>"))
+	}
+	if !strings.Contains(view.Body, "No such image") && !strings.Contains(view.Body, "berth-test/missing") {
+		t.Error("the task table does not show the failing tasks")
+	}
+	if list := s.op.get("/services?q=" + name); !strings.Contains(list.Body, "rollout paused") {
+		t.Error("the list does not mark the paused rollout")
+	}
+}

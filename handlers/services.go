@@ -230,11 +230,8 @@ func (h *Handlers) ServiceLogsPage(c echo.Context) error {
 		res.Header().Set("Content-Disposition", `attachment; filename="`+s.Spec.Name+`.log"`)
 		res.WriteHeader(http.StatusOK)
 		return h.engine.ServiceLogs(c.Request().Context(), s.ID, tail, false, func(l swarm.LogLine) error {
-			stream := "stdout"
-			if l.Stderr {
-				stream = "stderr"
-			}
-			_, err := fmt.Fprintf(res, "%s %s %s %s\n", l.Time.UTC().Format("2006-01-02T15:04:05.000Z"), shortTask(l.TaskID), stream, l.Text)
+			v := logLineView(l, nodes)
+			_, err := fmt.Fprintf(res, "%s %s %s %s\n", l.Time.UTC().Format("2006-01-02T15:04:05.000Z"), v.Task, v.Stream, v.Text)
 			return err
 		})
 	}

@@ -152,17 +152,12 @@ func (s *ServiceSpec) Validate() map[string]string {
 		add("name", "Use at most 63 letters, digits and '-', starting and ending with a letter or digit.")
 	}
 	s.validateImage(add)
-	switch s.Mode {
-	case "", "replicated":
-		if s.Replicas != nil && *s.Replicas > MaxReplicas {
-			add("replicas", fmt.Sprintf("Use from 0 to %d replicas.", MaxReplicas))
-		}
-	case "global":
-		if s.Replicas != nil {
-			add("replicas", "A global service runs one task per node: leave replicas out.")
-		}
-	default:
-		add("mode", "Choose replicated or global.")
+	oneOf(add, "mode", s.Mode, "Choose replicated or global.", "", "replicated", "global")
+	switch {
+	case s.Mode == "global" && s.Replicas != nil:
+		add("replicas", "A global service runs one task per node: leave replicas out.")
+	case s.Replicas != nil && *s.Replicas > MaxReplicas:
+		add("replicas", fmt.Sprintf("Use from 0 to %d replicas.", MaxReplicas))
 	}
 	keys := make([]string, 0, len(s.Env))
 	for k := range s.Env {
@@ -229,11 +224,7 @@ func (s *ServiceSpec) Validate() map[string]string {
 		}
 	}
 	s.validatePolicies(add)
-	switch s.EndpointMode {
-	case "", "vip", "dnsrr":
-	default:
-		add("endpoint_mode", "Choose vip or dnsrr.")
-	}
+	oneOf(add, "endpoint_mode", s.EndpointMode, "Choose vip or dnsrr.", "", "vip", "dnsrr")
 	published := map[string]bool{}
 	for i, p := range s.Ports {
 		f := fmt.Sprintf("ports[%d]", i)
@@ -243,16 +234,8 @@ func (s *ServiceSpec) Validate() map[string]string {
 		if p.Published > 65535 {
 			add(f+".published", "Use a port from 1 to 65535.")
 		}
-		switch p.Protocol {
-		case "", "tcp", "udp", "sctp":
-		default:
-			add(f+".protocol", "Choose tcp, udp or sctp.")
-		}
-		switch p.Mode {
-		case "", "ingress", "host":
-		default:
-			add(f+".mode", "Choose ingress or host.")
-		}
+		oneOf(add, f+".protocol", p.Protocol, "Choose tcp, udp or sctp.", "", "tcp", "udp", "sctp")
+		oneOf(add, f+".mode", p.Mode, "Choose ingress or host.", "", "ingress", "host")
 		key := fmt.Sprintf("%d/%s", p.Published, p.Protocol)
 		if p.Published != 0 && published[key] {
 			add(f+".published", fmt.Sprintf("Port %d is published twice.", p.Published))
@@ -382,11 +365,7 @@ func (s *ServiceSpec) validatePolicies(add func(field, msg string)) {
 		}
 	}
 	if r := s.RestartPolicy; r != nil {
-		switch r.Condition {
-		case "", "none", "on-failure", "any":
-		default:
-			add("restart_policy.condition", "Choose none, on-failure or any.")
-		}
+		oneOf(add, "restart_policy.condition", r.Condition, "Choose none, on-failure or any.", "", "none", "on-failure", "any")
 		dur("restart_policy.delay", r.Delay)
 		dur("restart_policy.window", r.Window)
 	}
@@ -394,20 +373,11 @@ func (s *ServiceSpec) validatePolicies(add func(field, msg string)) {
 		if u == nil {
 			continue
 		}
-		switch u.FailureAction {
-		case "", "pause", "continue":
-		case "rollback":
-			if name == "rollback_policy" {
-				add(name+".failure_action", "A rollback cannot itself roll back: choose pause or continue.")
-			}
-		default:
-			add(name+".failure_action", "Choose pause, continue or rollback.")
+		if name == "rollback_policy" && u.FailureAction == "rollback" {
+			add(name+".failure_action", "A rollback cannot itself roll back: choose pause or continue.")
 		}
-		switch u.Order {
-		case "", "stop-first", "start-first":
-		default:
-			add(name+".order", "Choose stop-first or start-first.")
-		}
+		oneOf(add, name+".failure_action", u.FailureAction, "Choose pause, continue or rollback.", "", "pause", "continue", "rollback")
+		oneOf(add, name+".order", u.Order, "Choose stop-first or start-first.", "", "stop-first", "start-first")
 		dur(name+".delay", u.Delay)
 		dur(name+".monitor", u.Monitor)
 	}
@@ -422,6 +392,16 @@ func (s *ServiceSpec) validatePolicies(add func(field, msg string)) {
 			add("healthcheck.retries", "Retries cannot be negative.")
 		}
 	}
+}
+
+// oneOf adds msg for field unless value is one of the allowed ones.
+func oneOf(add func(field, msg string), field, value, msg string, allowed ...string) {
+	for _, a := range allowed {
+		if value == a {
+			return
+		}
+	}
+	add(field, msg)
 }
 
 // parseMemory reads "512M"-style sizes into bytes ("" is 0).

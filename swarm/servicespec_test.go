@@ -51,6 +51,10 @@ func TestValidateRefusesBadSpecsWithFieldMessages(t *testing.T) {
 		{"dnsrr ingress", func(s *ServiceSpec) { s.EndpointMode, s.Ports = "dnsrr", []Port{{Target: 80, Published: 8080}} }, "ports[0].mode", "host mode"},
 		{"port range", func(s *ServiceSpec) { s.Ports = []Port{{Target: 70000}} }, "ports[0].target", "1 to 65535"},
 		{"duration", func(s *ServiceSpec) { s.UpdatePolicy = &UpdatePolicy{Delay: "soon"} }, "update_policy.delay", "duration"},
+		{"rollback of a rollback", func(s *ServiceSpec) { s.RollbackPolicy = &UpdatePolicy{FailureAction: "rollback"} }, "rollback_policy.failure_action", "cannot itself roll back"},
+		{"bad order", func(s *ServiceSpec) { s.UpdatePolicy = &UpdatePolicy{Order: "random"} }, "update_policy.order", "stop-first or start-first"},
+		{"bad protocol", func(s *ServiceSpec) { s.Ports = []Port{{Target: 80, Protocol: "icmp"}} }, "ports[0].protocol", "tcp, udp or sctp"},
+		{"bad mode", func(s *ServiceSpec) { s.Mode = "daemon" }, "mode", "replicated or global"},
 		{"memory", func(s *ServiceSpec) { s.Resources = &Resources{LimitMemory: "lots"} }, "resources.limit_memory", "512M"},
 	} {
 		s := base()

@@ -24,6 +24,8 @@ import (
 
 	"github.com/berthhq/berth/store"
 	"github.com/chromedp/chromedp"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/swarm"
 )
@@ -195,6 +197,21 @@ func TestUploadsLandInTheVolumeWithTheirExactBytes(t *testing.T) {
 	}
 	if ok != 3 || cut != 1 {
 		t.Errorf("upload audit: %d written, %d cut off (want 3 and 1): %+v", ok, cut, recs)
+	}
+	// Every helper container, after success, refusal or cut-off, is gone.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left, err := s.docker.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "berth.helper=upload"))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d upload helper containers left behind", len(left))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

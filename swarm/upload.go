@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/berthhq/berth/swarm/volumewrite"
+	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
@@ -37,9 +38,10 @@ func (e *Engine) SetHelperBinary(path string) { e.helperBinary = path }
 
 // UploadToVolume writes an upload into the mapping's volume on the engine's node:
 // the engine's archive endpoint (what docker cp uses) writes a staging folder into
-// the volume while Berth checks the stream, then a helper container created from an
-// image already on the node, running Berth's own static binary, moves it into
-// place. Nothing goes through the service's containers or is held whole in memory.
+// the volume while Berth checks the stream, and a helper container created from an
+// image already on the node, running Berth's own static binary and waiting on its
+// stdin meanwhile, then moves it into place or throws it away. Nothing goes
+// through the service's containers or is held whole in memory.
 func (e *Engine) UploadToVolume(ctx context.Context, u Upload, body io.Reader) ([]volumewrite.Written, error) {
 	img, err := e.helperImage(ctx, u.Mapping)
 	if err != nil {
@@ -47,32 +49,46 @@ func (e *Engine) UploadToVolume(ctx context.Context, u Upload, body io.Reader) (
 	}
 	stage := volumewrite.NewStageName()
 	created, err := e.cli.ContainerCreate(ctx, &container.Config{
-		Image: img, Entrypoint: []string{"/berth-helper"}, Cmd: []string{"volume-write", "--root", helperMount, "--finish", stage},
+		Image: img, Entrypoint: []string{"/berth-helper"}, Cmd: []string{"volume-write", "--root", helperMount, "--finish", stage, "--wait"},
 		User: "0", NetworkDisabled: true, Labels: map[string]string{ManagedLabel: "true", "berth.helper": "upload"},
+		OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true,
 	}, &container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: u.Mapping, Target: helperMount}}}, nil, nil, "")
 	if err != nil {
 		return nil, e.wrap(err)
 	}
-	defer e.cli.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true})
-	if err := e.copyHelper(ctx, created.ID); err != nil {
-		return nil, err
-	}
-	pr, pw := io.Pipe()
+	// The helper has answered (or never ran) when this returns: removing it need not hold up the answer.
+	defer func() {
+		go e.cli.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true})
+	}()
+	// The helper starts while the upload streams, so it is ready when the stream ends.
+	helper := make(chan helperRun, 1)
+	go func() { helper <- e.startHelper(context.WithoutCancel(ctx), created.ID) }()
+
+	pipe := newBufferedPipe(8, archiveBuffer)
 	staged := make(chan error, 1)
 	go func() {
-		tw := tar.NewWriter(pw)
+		tw := tar.NewWriter(pipe)
 		err := volumewrite.Stage(volumewrite.Request{Dest: u.Dest, Kind: u.Kind, Name: u.Name, Size: u.Size, Overwrite: u.Overwrite}, body, tw, stage)
 		if err == nil {
 			err = tw.Close()
 		}
-		pw.CloseWithError(err)
+		pipe.CloseWithError(err)
 		staged <- err
 	}()
-	copyErr := e.cli.CopyToContainer(ctx, created.ID, helperMount, pr, container.CopyToContainerOptions{})
-	pr.CloseWithError(io.ErrClosedPipe) // unblock the stager if the engine stopped reading
+	copyErr := e.putArchive(ctx, created.ID, helperMount, pipe)
+	pipe.CloseRead(io.ErrClosedPipe) // unblock the stager if the engine stopped reading
 	stageErr := <-staged
-	// The helper runs either way: it finishes a whole upload and throws a partial one away.
-	written, finishErr := e.runHelper(context.WithoutCancel(ctx), created.ID)
+
+	run := <-helper
+	if run.err != nil {
+		return nil, fmt.Errorf("the upload helper did not start (%w); the volume may hold a staging folder %s to delete", run.err, stage)
+	}
+	// The helper finishes a whole upload and throws anything else away.
+	word := "finish\n"
+	if stageErr != nil || copyErr != nil {
+		word = "abort\n"
+	}
+	written, finishErr := run.finish(word)
 	switch {
 	case stageErr != nil:
 		return nil, stageErr
@@ -82,37 +98,66 @@ func (e *Engine) UploadToVolume(ctx context.Context, u Upload, body io.Reader) (
 	return written, finishErr
 }
 
-// runHelper starts the helper container, waits for it and reads its JSON answer.
-func (e *Engine) runHelper(ctx context.Context, id string) ([]volumewrite.Written, error) {
-	if err := e.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
-		return nil, e.wrap(err)
+// helperRun is a started helper container, attached to its stdin and output.
+type helperRun struct {
+	conn types.HijackedResponse
+	err  error
+}
+
+// startHelper puts Berth's binary into the helper container, attaches to it and starts it.
+func (e *Engine) startHelper(ctx context.Context, id string) helperRun {
+	if err := e.copyHelper(ctx, id); err != nil {
+		return helperRun{err: err}
 	}
-	waitC, errC := e.cli.ContainerWait(ctx, id, container.WaitConditionNotRunning)
-	select {
-	case <-waitC:
-	case err := <-errC:
-		return nil, e.wrap(err)
-	}
-	logs, err := e.cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true})
+	conn, err := e.cli.ContainerAttach(ctx, id, container.AttachOptions{Stream: true, Stdin: true, Stdout: true, Stderr: true})
 	if err != nil {
-		return nil, e.wrap(err)
+		return helperRun{err: e.wrap(err)}
 	}
-	defer logs.Close()
-	var stdout, stderr bytes.Buffer
-	if _, err := stdcopy.StdCopy(&stdout, &stderr, logs); err != nil {
-		return nil, err
+	if err := e.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		conn.Close()
+		return helperRun{err: e.wrap(err)}
+	}
+	return helperRun{conn: conn}
+}
+
+// finish gives the helper its word and reads its one-line JSON answer, without
+// waiting for the container to wind down.
+func (r helperRun) finish(word string) ([]volumewrite.Written, error) {
+	defer r.conn.Close()
+	if _, err := io.WriteString(r.conn.Conn, word); err != nil {
+		return nil, fmt.Errorf("the upload helper stopped early: %w", err)
+	}
+	r.conn.CloseWrite()
+	answer := &lineWriter{}
+	var stderr bytes.Buffer
+	if _, err := stdcopy.StdCopy(answer, &stderr, r.conn.Reader); err != nil && !errors.Is(err, errLineDone) {
+		return nil, fmt.Errorf("the upload helper's answer broke off: %w", err)
 	}
 	var res struct {
 		Written []volumewrite.Written `json:"written"`
 		Error   string                `json:"error"`
 	}
-	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+	if err := json.Unmarshal(answer.buf.Bytes(), &res); err != nil {
 		return nil, fmt.Errorf("the helper gave no answer: %s", bytes.TrimSpace(stderr.Bytes()))
 	}
 	if res.Error != "" {
 		return nil, errors.New(res.Error)
 	}
 	return res.Written, nil
+}
+
+// errLineDone stops reading once a lineWriter has its line.
+var errLineDone = errors.New("line complete")
+
+// lineWriter keeps what is written up to the first newline, then refuses more.
+type lineWriter struct{ buf bytes.Buffer }
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	if i := bytes.IndexByte(p, '\n'); i >= 0 {
+		w.buf.Write(p[:i+1])
+		return i + 1, errLineDone
+	}
+	return w.buf.Write(p)
 }
 
 // helperImage picks an image already on the node: one of a container that mounts the mapping, else any.
@@ -166,8 +211,5 @@ func (e *Engine) copyHelper(ctx context.Context, id string) error {
 		}
 		pw.CloseWithError(err)
 	}()
-	if err := e.cli.CopyToContainer(ctx, id, "/", pr, container.CopyToContainerOptions{}); err != nil {
-		return e.wrap(err)
-	}
-	return nil
+	return e.putArchive(ctx, id, "/", pr)
 }

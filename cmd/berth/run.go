@@ -39,7 +39,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv, stdout)
 	case "volume-write":
-		return volumeWrite(args, stdout)
+		return volumeWrite(args, stdin, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -93,6 +93,14 @@ func Finish(root, stage string) ([]Written, error) {
 	return st.finish(dest, root, m.Overwrite)
 }
 
+// Discard throws a staged upload away.
+func Discard(root, stage string) error {
+	if !stagePattern.MatchString(stage) {
+		return fmt.Errorf("%q is not a staging folder", stage)
+	}
+	return os.RemoveAll(filepath.Join(root, stage))
+}
+
 // staging is the folder an upload is written into, with the files written so far
 // (by path inside it), their sizes and checksums taken while they were written.
 type staging struct {

@@ -87,6 +87,13 @@ func (h *Handlers) APIService(c echo.Context) error {
 // checkSpec validates a spec, including that its volume mappings exist in Berth.
 func (h *Handlers) checkSpec(c echo.Context, s *swarm.ServiceSpec) (views.FieldErrors, error) {
 	errs := views.FieldErrors(s.Validate())
+	if len(s.Domains) > 0 && !errs.Any() {
+		warnings, err := h.checkDNS(c.Request().Context(), s.Domains, &errs)
+		if err != nil {
+			return nil, err
+		}
+		c.Set(ctxDNSWarnings, warnings)
+	}
 	for i, v := range s.Volumes {
 		if v.Mapping == "" {
 			continue
@@ -196,6 +203,7 @@ type servicePatch struct {
 	Configs  *[]swarm.FileRef   `json:"configs"`
 	Volumes  *[]swarm.VolumeRef `json:"volumes"`
 	Labels   *map[string]string `json:"labels"`
+	Domains  *[]swarm.Domain    `json:"domains"`
 }
 
 // apply changes a spec by the patch.
@@ -242,6 +250,9 @@ func (p servicePatch) apply(s *swarm.ServiceSpec) {
 	}
 	if p.Labels != nil {
 		s.Labels = *p.Labels
+	}
+	if p.Domains != nil {
+		s.Domains = *p.Domains
 	}
 }
 

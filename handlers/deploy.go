@@ -87,6 +87,7 @@ func parseDeployForm(c echo.Context) views.DeployForm {
 			f.Ports = append(f.Ports, views.PortRow{Target: t, Published: p, Protocol: at("port_protocol", i), Mode: at("port_mode", i)})
 		}
 	}
+	f.Domains = parseDomainRows(c)
 	return f
 }
 
@@ -103,6 +104,8 @@ func addRow(f *views.DeployForm, kind string) bool {
 		f.Volumes = append(f.Volumes, views.VolumeRow{})
 	case "port":
 		f.Ports = append(f.Ports, views.PortRow{Protocol: "tcp", Mode: "ingress"})
+	case "domain":
+		f.Domains = append(f.Domains, views.DomainRow{})
 	default:
 		return false
 	}
@@ -161,6 +164,9 @@ func toSpec(f views.DeployForm) (swarm.ServiceSpec, views.FieldErrors) {
 			port.Published = uint32(pub)
 		}
 		s.Ports = append(s.Ports, port)
+	}
+	if len(f.Domains) > 0 {
+		s.Domains = domainsFromRows(f.Domains, &errs)
 	}
 	if f.LimitCPUs != "" || f.LimitMemory != "" || f.ReserveCPUs != "" || f.ReserveMem != "" {
 		r := &swarm.Resources{LimitMemory: f.LimitMemory, ReservationMemory: f.ReserveMem}
@@ -243,6 +249,7 @@ func formFromSpec(s swarm.ServiceSpec) views.DeployForm {
 	for _, v := range s.Volumes {
 		f.Volumes = append(f.Volumes, views.VolumeRow(v))
 	}
+	f.Domains = rowsFromDomains(s.Domains)
 	for _, p := range s.Ports {
 		f.Ports = append(f.Ports, views.PortRow{Target: strconv.Itoa(int(p.Target)), Published: strconv.Itoa(int(p.Published)), Protocol: p.Protocol, Mode: p.Mode})
 	}

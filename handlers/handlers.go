@@ -4,8 +4,10 @@ package handlers
 
 import (
 	"context"
+	"crypto/x509"
 	"io"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -48,6 +50,11 @@ type Engine interface {
 	UploadToVolume(ctx context.Context, u swarm.Upload, body io.Reader) ([]volumewrite.Written, error)
 	CreateMappingVolume(ctx context.Context, name string) error
 	RemoveMappingVolume(ctx context.Context, name string) error
+
+	Nodes(ctx context.Context) ([]swarm.Node, error)
+	LoadBalancer(ctx context.Context) (swarm.LoadBalancer, swarm.Service, bool, error)
+	DeployLoadBalancer(ctx context.Context, lb swarm.LoadBalancer, cert *swarm.CertUpload) error
+	RemoveLoadBalancer(ctx context.Context) error
 }
 
 // Config holds the HTTP-level settings the handlers need.
@@ -58,6 +65,10 @@ type Config struct {
 	TrustedProxies []string
 	// PublicURL is the address users reach Berth at, for the webhook URLs it hands out ("" uses the request's host).
 	PublicURL string
+	// Resolver looks up domains for the DNS check (nil: the system's resolver).
+	Resolver swarm.Resolver
+	// CertRoots are the authorities domain certificates are checked against (nil: the system's).
+	CertRoots *x509.CertPool
 }
 
 // Handlers holds every dependency the routes use.
@@ -69,11 +80,15 @@ type Handlers struct {
 	limiter  *loginLimiter
 	jobs     *jobRegistry
 	hooks    *rateLimiter
+	domains  *domainCache
 	cfg      Config
 }
 
 // New builds the handlers; sessions are kept in the store's database.
 func New(st *store.Store, engine Engine, sessions *scs.SessionManager, log *slog.Logger, cfg Config) *Handlers {
+	if cfg.Resolver == nil {
+		cfg.Resolver = net.DefaultResolver
+	}
 	return &Handlers{
 		store:    st,
 		engine:   engine,
@@ -82,6 +97,7 @@ func New(st *store.Store, engine Engine, sessions *scs.SessionManager, log *slog
 		limiter:  newLoginLimiter(time.Now),
 		jobs:     newJobRegistry(),
 		hooks:    newRateLimiter(time.Now, hookWindow, hookCallsPerWindow),
+		domains:  &domainCache{},
 		cfg:      cfg,
 	}
 }

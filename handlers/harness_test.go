@@ -69,8 +69,8 @@ func startServer(t testing.TB, dataDir, dockerHost string) *testServer {
 		t.Fatal(err)
 	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
+	model := swarm.NewModel(eng)                 // before Watch, which reads it
 	go eng.Watch(watchCtx, 300*time.Millisecond) // as serve does, so the banner recovers by itself
-	model := swarm.NewModel(eng)
 	go model.Run(watchCtx)
 	h := New(st, eng, NewSessionManager(st, false), log, Config{})
 	e := echo.New()

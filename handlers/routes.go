@@ -116,6 +116,12 @@ func (h *Handlers) Routes() []Route {
 		ui(http.MethodPost, "/services/:name/redeploy", operator, h.RedeployService),
 		ui(http.MethodPost, "/services/:name/rollback", operator, h.RollbackService),
 		ui(http.MethodPost, "/services/:name/delete", operator, h.DeleteService),
+		ui(http.MethodGet, "/services/:name/domains", operator, h.DomainsEditPage),
+		ui(http.MethodPost, "/services/:name/domains", operator, h.SaveDomains),
+		ui(http.MethodGet, "/domains", viewer, h.DomainsPage),
+		ui(http.MethodGet, "/loadbalancer", admin, h.LoadBalancerPage),
+		ui(http.MethodPost, "/loadbalancer", admin, h.SaveLoadBalancer),
+		ui(http.MethodPost, "/loadbalancer/delete", admin, h.DeleteLoadBalancer),
 
 		ui(http.MethodGet, "/containers", viewer, h.ContainersPage),
 		ui(http.MethodGet, "/terminal/:container", operator, h.TerminalPage),
@@ -157,6 +163,10 @@ func (h *Handlers) Routes() []Route {
 		api(http.MethodPost, "/api/v1/services/:name/redeploy", operator, h.APIRedeployService),
 		api(http.MethodPost, "/api/v1/services/:name/webhook", operator, h.APIServiceWebhook),
 		api(http.MethodDelete, "/api/v1/services/:name/webhook", operator, h.APIRevokeWebhook),
+		api(http.MethodGet, "/api/v1/domains", viewer, h.APIDomains),
+		api(http.MethodGet, "/api/v1/loadbalancer", admin, h.APILoadBalancer),
+		api(http.MethodPost, "/api/v1/loadbalancer", admin, h.APIDeployLoadBalancer),
+		api(http.MethodDelete, "/api/v1/loadbalancer", admin, h.APIRemoveLoadBalancer),
 		{Method: http.MethodPost, Path: "/hooks/:token", Hook: true, handle: h.Hook},
 	}
 }

@@ -187,6 +187,16 @@ var roleModel = map[string]store.Role{
 	"POST /api/v1/services/:name/redeploy":  store.RoleOperator,
 	"POST /api/v1/services/:name/webhook":   store.RoleOperator,
 	"DELETE /api/v1/services/:name/webhook": store.RoleOperator,
+	"GET /api/v1/domains":                   store.RoleViewer,
+	"GET /api/v1/loadbalancer":              store.RoleAdmin,
+	"POST /api/v1/loadbalancer":             store.RoleAdmin,
+	"DELETE /api/v1/loadbalancer":           store.RoleAdmin,
+	"GET /services/:name/domains":           store.RoleOperator,
+	"POST /services/:name/domains":          store.RoleOperator,
+	"GET /domains":                          store.RoleViewer,
+	"GET /loadbalancer":                     store.RoleAdmin,
+	"POST /loadbalancer":                    store.RoleAdmin,
+	"POST /loadbalancer/delete":             store.RoleAdmin,
 	"POST /hooks/:token":                    "",
 }
 

@@ -65,7 +65,8 @@ func (h *Handlers) serviceList(c echo.Context, q string) (views.ServiceList, err
 			continue
 		}
 		l.Rows = append(l.Rows, views.ServiceRow{Name: s.Spec.Name, Image: s.Spec.Reference(), Mode: modeText(s), Running: s.Running,
-			Desired: s.Desired, Health: health(s), Updated: views.FormatTime(s.UpdatedAt), Managed: s.Managed, HasWarn: len(s.Warnings) > 0})
+			Desired: s.Desired, Health: health(s), Updated: views.FormatTime(s.UpdatedAt), Managed: s.Managed, HasWarn: len(s.Warnings) > 0,
+			Domains: h.domainTags(s.Spec.Domains)})
 	}
 	return l, nil
 }
@@ -99,7 +100,7 @@ func (h *Handlers) serviceDetail(c echo.Context, name string) (views.ServiceDeta
 	spec, _ := json.MarshalIndent(s.Spec, "", "  ")
 	d := views.ServiceDetail{Name: s.Spec.Name, ID: s.ID, Image: s.Spec.Reference(), Mode: modeText(s), Running: s.Running, Desired: s.Desired,
 		Owner: s.Owner, Managed: s.Managed, Warnings: s.Warnings, Update: s.UpdateState, UpdateMsg: s.UpdateMessage, SpecJSON: string(spec),
-		Global: s.Spec.Mode == "global"}
+		Global: s.Spec.Mode == "global", Domains: h.domainTags(s.Spec.Domains)}
 	if u := currentUser(c); u != nil {
 		d.CanOperate = u.Role.Rank() >= store.RoleOperator.Rank()
 	}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,8 +27,13 @@ func (h *Handlers) settingsModel(c echo.Context) (views.Settings, error) {
 	if err != nil {
 		return views.Settings{}, err
 	}
+	dns, err := h.store.DomainChecks(ctx)
+	if err != nil {
+		return views.Settings{}, err
+	}
 	return views.Settings{Require2FA: req, RecordTerminals: term.Record, IdleMinutes: strconv.Itoa(int(term.IdleTimeout.Minutes())),
-		MaxHours: strconv.Itoa(int(term.MaxSession.Hours())), UploadLimitGB: strconv.FormatInt(limit>>30, 10), Notice: h.popNotice(c)}, nil
+		MaxHours: strconv.Itoa(int(term.MaxSession.Hours())), UploadLimitGB: strconv.FormatInt(limit>>30, 10),
+		PublicAddress: dns.PublicAddress, DNSBlocking: dns.Blocking, Notice: h.popNotice(c)}, nil
 }
 
 // SettingsPage shows the environment-wide settings.
@@ -51,7 +57,17 @@ func (h *Handlers) SaveSettings(c echo.Context) error {
 	form := views.Settings{Require2FA: c.FormValue("require_2fa") == "true", RecordTerminals: c.FormValue("record_terminals") == "true",
 		IdleMinutes:   orText(strings.TrimSpace(c.FormValue("terminal_idle_minutes")), current.IdleMinutes),
 		MaxHours:      orText(strings.TrimSpace(c.FormValue("terminal_max_hours")), current.MaxHours),
-		UploadLimitGB: orText(strings.TrimSpace(c.FormValue("upload_limit_gb")), current.UploadLimitGB)}
+		UploadLimitGB: orText(strings.TrimSpace(c.FormValue("upload_limit_gb")), current.UploadLimitGB),
+		PublicAddress: strings.TrimSpace(c.FormValue("public_address")), DNSBlocking: c.FormValue("dns_check_blocking") == "true"}
+	if _, ok := c.Request().Form["public_address"]; !ok {
+		form.PublicAddress = current.PublicAddress
+	}
+	if form.PublicAddress != "" && net.ParseIP(form.PublicAddress) == nil {
+		form.Errors.Add("public_address", "Enter an IP address, such as 203.0.113.10.")
+	}
+	if form.DNSBlocking && form.PublicAddress == "" {
+		form.Errors.Add("public_address", "Set the public address before making the DNS check blocking.")
+	}
 	for field, bounds := range map[string][2]int{"terminal_idle_minutes": {1, 1440}, "terminal_max_hours": {1, 72}, "upload_limit_gb": {1, 1000}} {
 		v := map[string]string{"terminal_idle_minutes": form.IdleMinutes, "terminal_max_hours": form.MaxHours, "upload_limit_gb": form.UploadLimitGB}[field]
 		if n, err := strconv.Atoi(v); err != nil || n < bounds[0] || n > bounds[1] {
@@ -65,7 +81,8 @@ func (h *Handlers) SaveSettings(c echo.Context) error {
 	for key, want := range map[string]string{
 		store.SettingRequire2FA: strconv.FormatBool(form.Require2FA), store.SettingRecordTerminals: strconv.FormatBool(form.RecordTerminals),
 		store.SettingTerminalIdleMins: form.IdleMinutes, store.SettingTerminalMaxHours: form.MaxHours,
-		store.SettingUploadLimitGB: form.UploadLimitGB,
+		store.SettingUploadLimitGB: form.UploadLimitGB, store.SettingPublicAddress: form.PublicAddress,
+		store.SettingDNSBlocking: strconv.FormatBool(form.DNSBlocking),
 	} {
 		was, err := h.store.Setting(ctx, key, "")
 		if err != nil {
@@ -85,7 +102,8 @@ func (h *Handlers) SaveSettings(c echo.Context) error {
 // defaultSetting is a setting's value before anyone set it.
 func defaultSetting(key string) string {
 	return map[string]string{store.SettingRequire2FA: "false", store.SettingRecordTerminals: "false",
-		store.SettingTerminalIdleMins: "15", store.SettingTerminalMaxHours: "8", store.SettingUploadLimitGB: "10"}[key]
+		store.SettingTerminalIdleMins: "15", store.SettingTerminalMaxHours: "8", store.SettingUploadLimitGB: "10",
+		store.SettingPublicAddress: "", store.SettingDNSBlocking: "false"}[key]
 }
 
 func isDefaultSetting(key, v string) bool { return defaultSetting(key) == v }

@@ -16,7 +16,28 @@ const (
 	SettingTerminalIdleMins = "terminal_idle_minutes"
 	SettingTerminalMaxHours = "terminal_max_hours"
 	SettingUploadLimitGB    = "upload_limit_gb"
+	SettingPublicAddress    = "public_address"     // the manager's public IP address, for DNS checks
+	SettingDNSBlocking      = "dns_check_blocking" // refuse mappings whose DNS does not point here
 )
+
+// DomainChecks are the settings of the DNS check on domain mappings.
+type DomainChecks struct {
+	PublicAddress string
+	Blocking      bool
+}
+
+// DomainChecks reads the DNS check settings.
+func (s *Store) DomainChecks(ctx context.Context) (DomainChecks, error) {
+	addr, err := s.Setting(ctx, SettingPublicAddress, "")
+	if err != nil {
+		return DomainChecks{}, err
+	}
+	blocking, err := s.Setting(ctx, SettingDNSBlocking, "false")
+	if err != nil {
+		return DomainChecks{}, err
+	}
+	return DomainChecks{PublicAddress: addr, Blocking: blocking == "true"}, nil
+}
 
 // UploadLimit is the largest upload accepted, 10 GB unless set.
 func (s *Store) UploadLimit(ctx context.Context) (int64, error) {

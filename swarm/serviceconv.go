@@ -69,6 +69,9 @@ func (s *ServiceSpec) toDocker(ids objectIDs, owner string) (dswarm.ServiceSpec,
 	for k, v := range s.Labels {
 		labels[k] = v
 	}
+	for k, v := range domainLabels(s.Name, s.Domains) {
+		labels[k] = v
+	}
 	labels[ManagedLabel] = "true"
 	if owner != "" {
 		labels[OwnerLabel] = owner
@@ -193,9 +196,9 @@ func splitReference(ref string) (image, tag, digest string) {
 // settings Berth would have refused (a service Berth did not create).
 func fromDocker(d dswarm.ServiceSpec, networkNames map[string]string) (ServiceSpec, []string) {
 	var warn []string
-	s := ServiceSpec{Name: d.Name, Labels: map[string]string{}}
+	s := ServiceSpec{Name: d.Name, Labels: map[string]string{}, Domains: domainsFrom(d.Labels)}
 	for k, v := range d.Labels {
-		if k != ManagedLabel && k != OwnerLabel {
+		if k != ManagedLabel && k != OwnerLabel && !(s.Domains != nil && isDomainLabel(d.Name, k)) {
 			s.Labels[k] = v
 		}
 	}

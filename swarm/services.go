@@ -136,6 +136,11 @@ func (e *Engine) prepare(ctx context.Context, s ServiceSpec, owner string) (dswa
 			fields["constraints"] = "No node satisfies these constraints yet, so the service would not run. Check node labels, or deploy anyway (allow_unplaced) if such a node will join."
 		}
 	}
+	if len(s.Domains) > 0 {
+		if err := e.checkDomains(ctx, s, fields); err != nil {
+			return dswarm.ServiceSpec{}, err
+		}
+	}
 	if len(fields) > 0 {
 		return dswarm.ServiceSpec{}, &SpecError{Fields: fields}
 	}

@@ -3,6 +3,7 @@ package swarm
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -34,6 +35,7 @@ type ServiceSpec struct {
 	Networks       []string          `json:"networks,omitempty"` // default: the berth overlay
 	Logging        *Logging          `json:"logging,omitempty"`
 	Labels         map[string]string `json:"labels,omitempty"`
+	Domains        []Domain          `json:"domains,omitempty"` // routed by the load balancer over HTTPS
 	// AllowUnplaced deploys even when no node meets the constraints yet (a node with the label will join).
 	AllowUnplaced bool `json:"allow_unplaced,omitempty"`
 
@@ -152,6 +154,10 @@ func (s *ServiceSpec) Validate() map[string]string {
 		add("name", "Use at most 63 letters, digits and '-', starting and ending with a letter or digit.")
 	}
 	s.validateImage(add)
+	s.Domains = validateDomains(s.Domains, add)
+	if len(s.Domains) > 0 && s.Networks != nil && !slices.Contains(s.Networks, DefaultNetwork) {
+		add("networks", "Services with domains join the "+DefaultNetwork+" network, where the load balancer reaches them: add it.")
+	}
 	oneOf(add, "mode", s.Mode, "Choose replicated or global.", "", "replicated", "global")
 	switch {
 	case s.Mode == "global" && s.Replicas != nil:

@@ -60,8 +60,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	bg, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
+	model := swarm.NewModel(engine) // before Watch, which reads it
 	go engine.Watch(bg, 3*time.Second)
-	go swarm.NewModel(engine).Run(bg)
+	go model.Run(bg)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -54,3 +54,34 @@ func BuildImage(ctx context.Context, n *Node, tag string, files map[string][]byt
 	defer resp.Body.Close()
 	return swarm.StreamError(resp.Body)
 }
+
+// TraefikVersion is the Traefik release the load balancer tests build and run.
+const TraefikVersion = "v3.6.12"
+
+// TraefikImage is the load balancer image tests deploy (built from the cached binary).
+const TraefikImage = "berth-test/traefik:" + TraefikVersion
+
+// EnvTraefik names the static Traefik binary testenv built.
+const EnvTraefik = "BERTH_TEST_TRAEFIK"
+
+// BuildTraefik builds the Traefik image on the node, unless it is there already.
+func BuildTraefik(ctx context.Context, n *Node) error {
+	cli, err := n.Client()
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	if _, _, err := cli.ImageInspectWithRaw(ctx, TraefikImage); err == nil {
+		return nil
+	}
+	path := os.Getenv(EnvTraefik)
+	if path == "" {
+		return fmt.Errorf("%s is not set: run the suite through `go run ./cmd/testenv`, which builds Traefik", EnvTraefik)
+	}
+	bin, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("traefik binary: %w", err)
+	}
+	dockerfile := "FROM scratch\nCOPY traefik /traefik\nENTRYPOINT [\"/traefik\"]\n"
+	return BuildImage(ctx, n, TraefikImage, map[string][]byte{"Dockerfile": []byte(dockerfile), "traefik": bin})
+}

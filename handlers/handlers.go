@@ -13,6 +13,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/swarm/backup"
 	"github.com/berthhq/berth/swarm/volumewrite"
 )
 
@@ -48,6 +49,9 @@ type Engine interface {
 
 	MappingStates(ctx context.Context, names []string) (map[string]swarm.MappingState, error)
 	UploadToVolume(ctx context.Context, u swarm.Upload, body io.Reader) ([]volumewrite.Written, error)
+	ExportVolume(ctx context.Context, volume string, w io.Writer) error
+	ImportVolume(ctx context.Context, volume string, r io.Reader) error
+	VolumeExists(ctx context.Context, volume string) (bool, error)
 	CreateMappingVolume(ctx context.Context, name string) error
 	RemoveMappingVolume(ctx context.Context, name string) error
 
@@ -67,6 +71,8 @@ type Config struct {
 	PublicURL string
 	// Resolver looks up domains for the DNS check (nil: the system's resolver).
 	Resolver swarm.Resolver
+	// BackupDir is where snapshots are written (a local directory).
+	BackupDir string
 	// CertRoots are the authorities domain certificates are checked against (nil: the system's).
 	CertRoots *x509.CertPool
 }
@@ -81,6 +87,7 @@ type Handlers struct {
 	jobs     *jobRegistry
 	hooks    *rateLimiter
 	domains  *domainCache
+	backups  *backup.Runner
 	cfg      Config
 }
 
@@ -98,6 +105,8 @@ func New(st *store.Store, engine Engine, sessions *scs.SessionManager, log *slog
 		jobs:     newJobRegistry(),
 		hooks:    newRateLimiter(time.Now, hookWindow, hookCallsPerWindow),
 		domains:  &domainCache{},
-		cfg:      cfg,
+		backups: &backup.Runner{Engine: engine, Vault: backupVault{st}, Target: backup.Dir{Path: cfg.BackupDir},
+			Keys: st.Keyring(), Now: time.Now},
+		cfg: cfg,
 	}
 }

@@ -72,7 +72,7 @@ func startServer(t testing.TB, dataDir, dockerHost string) *testServer {
 	model := swarm.NewModel(eng)                 // before Watch, which reads it
 	go eng.Watch(watchCtx, 300*time.Millisecond) // as serve does, so the banner recovers by itself
 	go model.Run(watchCtx)
-	h := New(st, eng, NewSessionManager(st, false), log, Config{})
+	h := New(st, eng, NewSessionManager(st, false), log, Config{BackupDir: filepath.Join(dataDir, "backups")})
 	e := echo.New()
 	h.Register(e)
 	ts := &testServer{t: t, Store: st, Engine: eng, Model: model, Data: dataDir, Log: logBuf, handler: h, srv: httptest.NewServer(e), stopWatch: stopWatch}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -172,8 +173,12 @@ func (h *Handlers) TestRegistry(c echo.Context) error {
 
 // credentialFor picks the user's credential for an image by longest prefix (nil: pull anonymously).
 func (h *Handlers) credentialFor(c echo.Context, userID int64, image string) (*swarm.Credential, error) {
-	ctx := c.Request().Context()
-	list, err := h.store.RegistryCredentials(ctx, userID)
+	return userCredential(c.Request().Context(), h.store, userID, image)
+}
+
+// userCredential is the user's credential whose URL is the longest prefix of the image (nil: none).
+func userCredential(ctx context.Context, st *store.Store, userID int64, image string) (*swarm.Credential, error) {
+	list, err := st.RegistryCredentials(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +190,7 @@ func (h *Handlers) credentialFor(c echo.Context, userID int64, image string) (*s
 	if i < 0 {
 		return nil, nil
 	}
-	password, err := h.store.RegistryPassword(ctx, list[i])
+	password, err := st.RegistryPassword(ctx, list[i])
 	if err != nil {
 		return nil, err
 	}

@@ -115,6 +115,18 @@ var migrations = []string{
 		truncated INTEGER NOT NULL DEFAULT 0,
 		cast_data BLOB NOT NULL
 	);`,
+
+	// 5: backup runs, pinned snapshots, and how each mapping is backed up.
+	`CREATE TABLE backup_runs (
+		id TEXT PRIMARY KEY,
+		trigger TEXT NOT NULL,
+		started_at TEXT NOT NULL,
+		finished_at TEXT,
+		status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed', 'interrupted')),
+		error TEXT NOT NULL DEFAULT ''
+	);
+	CREATE TABLE backup_pins (id TEXT PRIMARY KEY, pinned_by TEXT NOT NULL, pinned_at TEXT NOT NULL);
+	ALTER TABLE volume_mappings ADD COLUMN backup_mode TEXT NOT NULL DEFAULT 'live' CHECK (backup_mode IN ('live', 'stop'));`,
 }
 
 // migrate applies the migrations the schema_version table does not record yet.

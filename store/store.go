@@ -83,3 +83,6 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	return tx.Commit()
 }
+
+// Keyring is the master key's keyring, for sealing values kept outside the database (backups).
+func (s *Store) Keyring() *seal.Keyring { return s.keys }

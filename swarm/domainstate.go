@@ -21,6 +21,7 @@ type Node struct {
 	Addr     string
 	Manager  bool
 	Ready    bool
+	Labels   map[string]string
 }
 
 // Nodes lists the swarm's nodes, managers first.
@@ -32,7 +33,7 @@ func (e *Engine) Nodes(ctx context.Context) ([]Node, error) {
 	out := make([]Node, 0, len(list))
 	for _, n := range list {
 		out = append(out, Node{ID: n.ID, Hostname: n.Description.Hostname, Addr: n.Status.Addr,
-			Manager: n.Spec.Role == dswarm.NodeRoleManager, Ready: n.Status.State == dswarm.NodeStateReady})
+			Manager: n.Spec.Role == dswarm.NodeRoleManager, Ready: n.Status.State == dswarm.NodeStateReady, Labels: n.Spec.Labels})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Manager != out[j].Manager {

@@ -14,7 +14,7 @@ const usage = `Usage:
   berth token create --username NAME --name LABEL
   berth healthcheck [--addr :8080]
 
-Environment: BERTH_ADDR, BERTH_DATA, BERTH_MASTER_KEY_FILE, BERTH_PUBLIC_URL,
+Environment: BERTH_ADDR, BERTH_DATA, BERTH_BACKUP_DIR, BERTH_MASTER_KEY_FILE, BERTH_PUBLIC_URL,
 BERTH_TRUSTED_PROXIES, DOCKER_HOST.`
 
 // run dispatches to a subcommand; `berth` alone serves.
@@ -54,12 +54,14 @@ type config struct {
 	MasterKeyFile  string
 	PublicURL      string
 	TrustedProxies []string
+	BackupDir      string
 }
 
 // commonFlags registers the settings every subcommand that opens the store shares.
 func commonFlags(fs *flag.FlagSet, cfg *config, getenv func(string) string) {
 	fs.StringVar(&cfg.Addr, "addr", envOr(getenv, "BERTH_ADDR", ":8080"), "listen address (BERTH_ADDR)")
 	fs.StringVar(&cfg.DataDir, "data", envOr(getenv, "BERTH_DATA", "./data"), "data directory, created if missing (BERTH_DATA)")
+	fs.StringVar(&cfg.BackupDir, "backups", getenv("BERTH_BACKUP_DIR"), "where snapshots are written (BERTH_BACKUP_DIR; default: backups under the data directory)")
 	cfg.MasterKeyFile = getenv("BERTH_MASTER_KEY_FILE")
 	cfg.PublicURL = strings.TrimRight(getenv("BERTH_PUBLIC_URL"), "/")
 	for _, p := range strings.Split(getenv("BERTH_TRUSTED_PROXIES"), ",") {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -44,9 +45,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := announceSetup(ctx, st, cfg, ln.Addr(), log); err != nil {
 		return err
 	}
+	if cfg.BackupDir == "" {
+		cfg.BackupDir = filepath.Join(cfg.DataDir, "backups")
+	}
 	sessions := handlers.NewSessionManager(st, strings.HasPrefix(cfg.PublicURL, "https://"))
 	h := handlers.New(st, engine, sessions, log, handlers.Config{
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
+		BackupDir: cfg.BackupDir,
 	})
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -63,6 +68,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	model := swarm.NewModel(engine) // before Watch, which reads it
 	go engine.Watch(bg, 3*time.Second)
 	go model.Run(bg)
+	go h.ScheduleBackups(bg)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

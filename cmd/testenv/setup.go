@@ -18,6 +18,7 @@ var required = []struct{ path, pkg string }{
 	{"/usr/bin/unshare", "util-linux"},
 	{"/usr/sbin/ip", "iproute2"},
 	{"/usr/bin/git", "git"},
+	{"/usr/bin/zstd", "zstd"},
 }
 
 // ensurePackages installs the Debian packages whose tools are missing.

@@ -1,0 +1,412 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/berthhq/berth/store"
+	"github.com/berthhq/berth/swarm/backup"
+	"github.com/berthhq/berth/views"
+	"github.com/labstack/echo/v4"
+)
+
+// SettingBackupMinutes is the snapshot interval, a whole number of minutes (60 unless set).
+const settingBackupMinutes = "backup_interval_minutes"
+
+// backupInterval reads the snapshot interval.
+func (h *Handlers) backupInterval(ctx context.Context) time.Duration {
+	v, err := h.store.Setting(ctx, settingBackupMinutes, "60")
+	n, perr := strconv.Atoi(v)
+	if err != nil || perr != nil || n < 1 {
+		n = 60
+	}
+	return time.Duration(n) * time.Minute
+}
+
+// ScheduleBackups takes a snapshot at every multiple of the interval (on the hour by
+// default) until ctx ends; first it records runs a stopped Berth left unfinished.
+func (h *Handlers) ScheduleBackups(ctx context.Context) {
+	system := store.AuditRecord{Actor: "system", Role: "system", Source: "berth", Via: "system"}
+	if n, err := h.store.InterruptBackupRuns(ctx); err == nil && n > 0 {
+		r := system
+		r.Action, r.Object, r.Outcome, r.Detail = "backup.interrupted", "backups", "failed: Berth stopped during the backup", fmt.Sprintf("%d runs", n)
+		h.writeAudit(ctx, r)
+	}
+	if n, err := h.backups.Target.Clean(); err != nil {
+		h.log.Error("cleaning unfinished snapshots", "error", err)
+	} else if n > 0 {
+		h.log.Info("removed unfinished snapshots", "count", n)
+	}
+	for {
+		every := h.backupInterval(ctx)
+		now := time.Now()
+		next := now.Truncate(every).Add(every)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(next.Sub(now)):
+		}
+		r := system
+		r.Action = "backup.run"
+		if _, err := h.backups.Start(ctx, "schedule", h.afterBackup(r)); err != nil {
+			r.Object, r.Outcome = "backups", "failed: "+err.Error()
+			h.writeAudit(ctx, r)
+		}
+	}
+}
+
+// afterBackup audits a finished snapshot and prunes what retention no longer keeps.
+func (h *Handlers) afterBackup(rec store.AuditRecord) func(backup.Manifest, error) {
+	return func(m backup.Manifest, err error) {
+		ctx := context.Background()
+		rec.Object, rec.Outcome = "backup:"+m.ID, "ok"
+		rec.Detail = fmt.Sprintf("%d services, %d configs, %d secrets, %d volumes, %s", len(m.Services), len(m.Configs), len(m.Secrets), len(m.Volumes), views.Bytes(m.TotalSize()))
+		if err != nil {
+			rec.Outcome, rec.Detail = "failed: "+err.Error(), ""
+		}
+		h.writeAudit(ctx, rec)
+		if err != nil {
+			return
+		}
+		gone, err := h.backups.Prune(ctx)
+		if len(gone) > 0 || err != nil {
+			p := store.AuditRecord{Actor: "system", Role: "system", Source: "berth", Via: "system", Action: "backup.prune", Object: "backups",
+				Outcome: "ok", Detail: fmt.Sprintf("removed by retention: %v", gone)}
+			if err != nil {
+				p.Outcome = "failed: " + err.Error()
+			}
+			h.writeAudit(ctx, p)
+		}
+	}
+}
+
+// backupRow turns a snapshot into the list's row.
+func backupRow(s backup.Snapshot) views.BackupRow {
+	r := views.BackupRow{ID: s.ID, Time: views.FormatTime(s.Started), Tier: s.Tier, Pinned: s.Pinned, Size: s.TotalSize(),
+		Duration: s.Finished.Sub(s.Started).Round(100 * time.Millisecond).String(), Status: "complete", Checksum: s.Signature, Problem: s.Problem}
+	for _, v := range s.Volumes {
+		r.Volumes = append(r.Volumes, fmt.Sprintf("%s: %s (%s)", v.Mapping, views.Bytes(v.Size), v.Consistency))
+	}
+	return r
+}
+
+// backupsModel builds the list with its filters and the running work.
+func (h *Handlers) backupsModel(c echo.Context) (views.BackupsModel, error) {
+	ctx := c.Request().Context()
+	m := views.BackupsModel{Dir: h.backups.Target.Describe(), Interval: h.backupInterval(ctx).String(), Rule: backup.RetentionRule,
+		Tier: c.QueryParam("tier"), Status: c.QueryParam("status")}
+	if u := currentUser(c); u != nil {
+		m.CanOperate = u.Role.Rank() >= store.RoleOperator.Rank()
+	}
+	snaps, err := h.backups.Snapshots(ctx)
+	if err != nil {
+		return m, err
+	}
+	for _, s := range snaps {
+		if (m.Tier == "" || s.Tier == m.Tier) && (m.Status == "" || m.Status == "complete") {
+			m.Rows = append(m.Rows, backupRow(s))
+		}
+	}
+	runs, err := h.store.BackupRuns(ctx, 200)
+	if err != nil {
+		return m, err
+	}
+	for _, r := range runs {
+		if (r.Status == "failed" || r.Status == "interrupted") && m.Tier == "" && (m.Status == "" || m.Status == r.Status) {
+			m.Runs = append(m.Runs, views.RunRow{ID: r.ID, Time: views.FormatTime(r.Started), Status: r.Status, Error: r.Error})
+		}
+	}
+	if p, ok := h.backups.Current(); ok {
+		m.Progress = &views.BackupProgress{Action: p.Action, ID: p.ID, Phase: p.Phase, Volume: p.Volume, Done: p.Done, Total: p.Total,
+			Elapsed: time.Since(p.StartedAt).Round(time.Second).String()}
+	}
+	maps, err := backupVault{h.store}.Mappings(ctx)
+	if err != nil {
+		return m, err
+	}
+	for _, mp := range maps {
+		m.Modes = append(m.Modes, views.MappingMode{Name: mp.Name, Mode: mp.Mode})
+	}
+	return m, nil
+}
+
+// BackupsPage lists the snapshots.
+func (h *Handlers) BackupsPage(c echo.Context) error {
+	m, err := h.backupsModel(c)
+	if err != nil {
+		return err
+	}
+	m.Notice = h.popNotice(c)
+	p := h.page(c, "Backups", "backups")
+	return h.render(c, http.StatusOK, p, views.BackupsPage(p, m))
+}
+
+// BackupsLive is the list and progress, polled while the page is open.
+func (h *Handlers) BackupsLive(c echo.Context) error {
+	m, err := h.backupsModel(c)
+	if err != nil {
+		return err
+	}
+	return fragment(c, http.StatusOK, views.BackupsLive(m))
+}
+
+// startBackup begins a snapshot on a user's request.
+func (h *Handlers) startBackup(c echo.Context) (string, error) {
+	rec := h.auditLater(c, "backup.run", "backups")
+	id, err := h.backups.Start(c.Request().Context(), rec.Actor, h.afterBackup(rec))
+	if err != nil {
+		h.audit(c, "backup.run", "backups", refusal(err), "")
+	}
+	return id, err
+}
+
+// BackupNow starts a snapshot from the page.
+func (h *Handlers) BackupNow(c echo.Context) error {
+	id, err := h.startBackup(c)
+	if errors.Is(err, backup.ErrBusy) {
+		return h.redirectNotice(c, "/backups", "A backup or restore is already running: it shows below.")
+	}
+	if err != nil {
+		return err
+	}
+	return h.redirectNotice(c, "/backups", "Backup "+id+" started; its progress shows below.")
+}
+
+// SetBackupMode chooses a mapping's consistency mode.
+func (h *Handlers) SetBackupMode(c echo.Context) error {
+	name, mode := c.Param("name"), c.FormValue("mode")
+	if mode != "live" && mode != "stop" {
+		return echo.NewHTTPError(http.StatusUnprocessableEntity, "Choose live or stop.")
+	}
+	if err := h.store.SetMappingBackupMode(c.Request().Context(), name, mode); errors.Is(err, store.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusNotFound, "No volume mapping named "+name+".")
+	} else if err != nil {
+		return err
+	}
+	h.audit(c, "backup.mode", "volume:"+name, "ok", mode)
+	return h.redirectNotice(c, "/backups", "Backups of "+name+" now "+map[string]string{"live": "copy it live.", "stop": "scale its services to zero around the copy."}[mode])
+}
+
+// snapshot loads one snapshot with its tier, or answers 404.
+func (h *Handlers) snapshot(c echo.Context, id string) (backup.Snapshot, error) {
+	snaps, err := h.backups.Snapshots(c.Request().Context())
+	if err != nil {
+		return backup.Snapshot{}, err
+	}
+	for _, s := range snaps {
+		if s.ID == id {
+			return s, nil
+		}
+	}
+	return backup.Snapshot{}, echo.NewHTTPError(http.StatusNotFound, "No complete snapshot "+id+".")
+}
+
+// snapshotModel builds a snapshot's page.
+func (h *Handlers) snapshotModel(c echo.Context, s backup.Snapshot) (views.SnapshotModel, error) {
+	m := views.SnapshotModel{Row: backupRow(s), Warnings: s.Warnings, Restore: views.RestoreForm{Node: h.engine.Cached().NodeName}}
+	if u := currentUser(c); u != nil {
+		m.CanOperate = u.Role.Rank() >= store.RoleOperator.Rank()
+	}
+	for _, sv := range s.Services {
+		m.Services = append(m.Services, sv.Name)
+	}
+	for _, x := range s.Configs {
+		m.Configs = append(m.Configs, x.Name)
+	}
+	for _, x := range s.Secrets {
+		m.Secrets = append(m.Secrets, x.Name)
+	}
+	for _, x := range s.Registries {
+		m.Registries = append(m.Registries, x.Owner+"@"+x.URL)
+	}
+	for _, v := range s.Volumes {
+		m.Mappings = append(m.Mappings, v.Mapping)
+	}
+	nodes, err := h.engine.Nodes(c.Request().Context())
+	if err != nil {
+		return m, err
+	}
+	for _, n := range nodes {
+		m.Nodes = append(m.Nodes, n.Hostname)
+	}
+	sort.Strings(m.Nodes)
+	return m, nil
+}
+
+func (h *Handlers) renderSnapshot(c echo.Context, status int, m views.SnapshotModel) error {
+	p := h.page(c, "Snapshot "+m.Row.Time, "backups")
+	return h.render(c, status, p, views.SnapshotPage(p, m))
+}
+
+// SnapshotPage shows one snapshot; ?preview=1 adds the plan of restoring its objects.
+func (h *Handlers) SnapshotPage(c echo.Context) error {
+	s, err := h.snapshot(c, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	m, err := h.snapshotModel(c, s)
+	if err != nil {
+		return err
+	}
+	m.Notice = h.popNotice(c)
+	if c.QueryParam("preview") == "1" {
+		plan, err := h.backups.RestoreObjects(c.Request().Context(), s.ID, false, h.engine, backupVault{h.store})
+		if err != nil {
+			return err
+		}
+		m.Plan = planRows(plan)
+	}
+	return h.renderSnapshot(c, http.StatusOK, m)
+}
+
+func planRows(plan []backup.PlanItem) []views.PlanRow {
+	out := make([]views.PlanRow, len(plan))
+	for i, p := range plan {
+		out[i] = views.PlanRow(p)
+	}
+	return out
+}
+
+// verify recomputes a snapshot's checksums and audits the outcome.
+func (h *Handlers) verify(c echo.Context, id string) ([]backup.Mismatch, error) {
+	bad, err := h.backups.Verify(c.Request().Context(), id)
+	if err != nil {
+		return nil, echo.NewHTTPError(http.StatusNotFound, "No complete snapshot "+id+".")
+	}
+	outcome := "ok"
+	if len(bad) > 0 {
+		outcome = fmt.Sprintf("failed: %d mismatches", len(bad))
+	}
+	h.audit(c, "backup.verify", "backup:"+id, outcome, fmt.Sprint(mismatchTexts(bad)))
+	return bad, nil
+}
+
+// mismatchTexts says each mismatch in a line.
+func mismatchTexts(bad []backup.Mismatch) []string {
+	var out []string
+	for _, b := range bad {
+		out = append(out, fmt.Sprintf("%s: recorded %s, now %s", b.File, b.Want, b.Got))
+	}
+	return out
+}
+
+// VerifyBackup recomputes the checksums from the page.
+func (h *Handlers) VerifyBackup(c echo.Context) error {
+	s, err := h.snapshot(c, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	bad, err := h.verify(c, s.ID)
+	if err != nil {
+		return err
+	}
+	m, err := h.snapshotModel(c, s)
+	if err != nil {
+		return err
+	}
+	m.Verified, m.Mismatches = true, mismatchTexts(bad)
+	return h.renderSnapshot(c, http.StatusOK, m)
+}
+
+// PinBackup pins or unpins a snapshot.
+func (h *Handlers) PinBackup(c echo.Context) error {
+	s, err := h.snapshot(c, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	pinned := c.FormValue("pinned") == "true"
+	if err := h.store.PinBackup(c.Request().Context(), s.ID, currentUser(c).Username, pinned); err != nil {
+		return err
+	}
+	h.audit(c, map[bool]string{true: "backup.pin", false: "backup.unpin"}[pinned], "backup:"+s.ID, "ok", "")
+	return h.redirectNotice(c, "/backups/"+s.ID, map[bool]string{true: "Pinned: retention never prunes it.", false: "Unpinned: retention decides."}[pinned])
+}
+
+// restoreVolume runs a volume restore and audits it; field problems come back as a RequestError.
+func (h *Handlers) restoreVolume(c echo.Context, req backup.VolumeRestore) (backup.VolumeRestored, error) {
+	res, err := h.backups.RestoreVolume(c.Request().Context(), req)
+	object := "volume:" + res.Volume + " (" + req.Node + ")"
+	detail := fmt.Sprintf("from snapshot %s, mapping %s", req.Snapshot, req.Mapping)
+	var reqErr *backup.RequestError
+	var inUse *backup.InUseError
+	switch {
+	case errors.As(err, &reqErr), errors.As(err, &inUse), errors.Is(err, backup.ErrBusy):
+		h.audit(c, "backup.restore-volume", object, "denied: "+err.Error(), detail)
+	case err != nil:
+		h.audit(c, "backup.restore-volume", object, "failed: "+err.Error(), detail)
+	default:
+		h.audit(c, "backup.restore-volume", object, "ok", fmt.Sprintf("%s: %s written, checksum %s verified, stopped %v", detail, views.Bytes(res.Bytes), res.SHA256, res.Stopped))
+	}
+	return res, err
+}
+
+// RestoreVolume restores a volume from the snapshot's page.
+func (h *Handlers) RestoreVolume(c echo.Context) error {
+	s, err := h.snapshot(c, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	req := backup.VolumeRestore{Snapshot: s.ID, Mapping: c.FormValue("mapping"), Node: c.FormValue("node"), Volume: c.FormValue("target_volume"),
+		ScaleDown: c.FormValue("scale_down") == "true", InUseOK: c.FormValue("confirm_in_use") == "true"}
+	res, err := h.restoreVolume(c, req)
+	m, merr := h.snapshotModel(c, s)
+	if merr != nil {
+		return merr
+	}
+	m.Restore = views.RestoreForm{Mapping: req.Mapping, Node: req.Node, Volume: req.Volume, ScaleDown: req.ScaleDown, InUseOK: req.InUseOK}
+	var reqErr *backup.RequestError
+	var inUse *backup.InUseError
+	switch {
+	case errors.As(err, &reqErr):
+		m.Restore.Errors = views.FieldErrors{reqErr.Field: reqErr.Msg}
+	case errors.As(err, &inUse):
+		m.Restore.InUse, m.Restore.Errors = inUse.Services, views.FieldErrors{"form": "Nothing was restored: " + err.Error() + "."}
+	case err != nil:
+		m.Restore.Errors = views.FieldErrors{"form": err.Error()}
+	default:
+		m.Restore.Result = fmt.Sprintf("Restored %s into %s on %s in %s; the archive's SHA-256 %s was checked first.", views.Bytes(res.Bytes), res.Volume, res.Node, res.Duration.Round(time.Millisecond), res.SHA256)
+		return h.renderSnapshot(c, http.StatusOK, m)
+	}
+	return h.renderSnapshot(c, http.StatusUnprocessableEntity, m)
+}
+
+// restoreObjects applies a snapshot's missing objects and audits each one created.
+func (h *Handlers) restoreObjects(c echo.Context, id string) ([]backup.PlanItem, error) {
+	plan, err := h.backups.RestoreObjects(c.Request().Context(), id, true, h.engine, backupVault{h.store})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range plan {
+		if p.Done != "" {
+			outcome := "ok"
+			if p.Done != "created" {
+				outcome = p.Done
+			}
+			h.audit(c, "backup.restore-object", p.Kind+":"+p.Name, outcome, "from snapshot "+id)
+		}
+	}
+	return plan, nil
+}
+
+// RestoreObjects creates the snapshot's missing objects from its page.
+func (h *Handlers) RestoreObjects(c echo.Context) error {
+	s, err := h.snapshot(c, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	plan, err := h.restoreObjects(c, s.ID)
+	if err != nil {
+		return err
+	}
+	m, err := h.snapshotModel(c, s)
+	if err != nil {
+		return err
+	}
+	m.Plan, m.Applied = planRows(plan), true
+	return h.renderSnapshot(c, http.StatusOK, m)
+}

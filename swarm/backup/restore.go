@@ -1,0 +1,314 @@
+package backup
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/berthhq/berth/swarm"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Restorer is what restoring objects needs beyond reading: creating them again.
+type Restorer interface {
+	CreateObject(ctx context.Context, kind swarm.Kind, name string, data []byte, labels map[string]string) (string, error)
+	CreateService(ctx context.Context, s swarm.ServiceSpec, owner string, cred *swarm.Credential) (swarm.Service, error)
+}
+
+// RestoreVault is what restoring objects gives back to Berth's database.
+type RestoreVault interface {
+	RestoreSecret(ctx context.Context, dockerID, name string, value []byte) error
+	RestoreRegistry(ctx context.Context, r Registry) error
+	RestoreMapping(ctx context.Context, name string) error
+	CredentialFor(ctx context.Context, owner, image string) (*swarm.Credential, error)
+}
+
+// VolumeRestore asks for one volume archive of a snapshot to be written into a volume on a node.
+type VolumeRestore struct {
+	Snapshot  string `json:"-"`
+	Mapping   string `json:"mapping"`
+	Node      string `json:"node"`
+	Volume    string `json:"target_volume"` // "" restores into the original
+	ScaleDown bool   `json:"scale_down"`    // scale the services using the volume to zero around the restore
+	InUseOK   bool   `json:"confirm_in_use"`
+}
+
+// VolumeRestored says what a restore wrote.
+type VolumeRestored struct {
+	Volume   string        `json:"volume"`
+	Node     string        `json:"node"`
+	Bytes    int64         `json:"bytes"`
+	SHA256   string        `json:"sha256"` // the archive's, checked before anything was written
+	Stopped  []string      `json:"stopped,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// InUseError lists the services running with the target volume mounted.
+type InUseError struct{ Services []string }
+
+func (e *InUseError) Error() string {
+	return "the volume is in use by " + strings.Join(e.Services, ", ") + ": confirm restoring into it while they run, or let Berth scale them to zero during the restore"
+}
+
+// RequestError is a restore request that cannot be carried out, with a message per field.
+type RequestError struct{ Field, Msg string }
+
+func (e *RequestError) Error() string { return e.Msg }
+
+var volumeName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$`)
+
+// RestoreVolume checks the archive against its checksum, then writes it into the target volume.
+func (r *Runner) RestoreVolume(ctx context.Context, req VolumeRestore) (VolumeRestored, error) {
+	out := VolumeRestored{Volume: req.Volume, Node: req.Node}
+	if out.Volume == "" {
+		out.Volume = req.Mapping
+	}
+	if !volumeName.MatchString(out.Volume) {
+		return out, &RequestError{"target_volume", "Use a volume name of letters, digits, '_', '.' and '-'."}
+	}
+	s, err := r.Load(req.Snapshot)
+	if err != nil {
+		return out, &RequestError{"snapshot", "There is no complete snapshot " + req.Snapshot + "."}
+	}
+	if s.Problem != "" {
+		return out, &RequestError{"snapshot", "This snapshot cannot be trusted: " + s.Problem + "."}
+	}
+	var copyOf *VolumeCopy
+	for i := range s.Volumes {
+		if s.Volumes[i].Mapping == req.Mapping {
+			copyOf = &s.Volumes[i]
+		}
+	}
+	if copyOf == nil {
+		return out, &RequestError{"mapping", "The snapshot holds no archive of " + req.Mapping + "."}
+	}
+	if err := r.checkNode(ctx, req.Node); err != nil {
+		return out, err
+	}
+	if !r.mu.TryLock() {
+		return out, ErrBusy
+	}
+	defer r.mu.Unlock()
+	defer r.progress.Delete("current")
+	p := Progress{ID: s.ID, Action: "restore", Phase: "checking the archive", Volume: out.Volume, Total: copyOf.DataBytes, StartedAt: r.Now()}
+	r.setProgress(p)
+	start := time.Now()
+	if sum, _, err := r.checksum(ctx, s.ID, copyOf.File); err != nil || sum != copyOf.SHA256 {
+		if err != nil {
+			return out, fmt.Errorf("the archive cannot be read (%v): nothing was restored", err)
+		}
+		return out, fmt.Errorf("the archive %s does not match its checksum (tampered with or damaged): nothing was restored", copyOf.File)
+	}
+	users, err := r.runningUsers(ctx, out.Volume)
+	if err != nil {
+		return out, err
+	}
+	if len(users) > 0 && req.ScaleDown {
+		restore, stopped, err := r.stopUsers(ctx, out.Volume)
+		defer restore()
+		out.Stopped = stopped
+		if err != nil {
+			return out, fmt.Errorf("%w: nothing was restored", err)
+		}
+	} else if len(users) > 0 && !req.InUseOK {
+		return out, &InUseError{Services: users}
+	}
+	f, err := r.Target.Open(s.ID, copyOf.File)
+	if err != nil {
+		return out, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	dec, err := zstd.NewReader(io.TeeReader(f, h))
+	if err != nil {
+		return out, err
+	}
+	defer dec.Close()
+	p.Phase = "writing"
+	counted := &countingReader{r: dec, report: func(n int64) { p.Done = n; r.setProgress(p) }}
+	if err := r.Engine.ImportVolume(ctx, out.Volume, counted); err != nil {
+		return out, fmt.Errorf("writing into %s on %s failed after %d bytes: %w; the volume may hold part of the archive, restore again", out.Volume, req.Node, counted.n, err)
+	}
+	io.Copy(h, f) // the rest after the archive's end, if any, for the final check
+	if got := hex.EncodeToString(h.Sum(nil)); got != copyOf.SHA256 {
+		return out, fmt.Errorf("the archive changed while it was restored (checksum %s): restore again", got)
+	}
+	out.Bytes, out.SHA256, out.Duration = counted.n, copyOf.SHA256, time.Since(start)
+	return out, nil
+}
+
+// checkNode refuses a node that does not exist, is down, or cannot be reached without the agent.
+func (r *Runner) checkNode(ctx context.Context, node string) error {
+	nodes, err := r.Engine.Nodes(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		if n.Hostname != node {
+			continue
+		}
+		if !n.Ready {
+			return &RequestError{"node", "Node " + node + " is down: restore to a node that is up."}
+		}
+		if node != r.Engine.Cached().NodeName {
+			return &RequestError{"node", "Node " + node + " is not the node Berth's engine runs on: restoring there needs the Berth agent on it."}
+		}
+		return nil
+	}
+	return &RequestError{"node", "There is no node named " + node + "."}
+}
+
+// runningUsers names the services with running tasks that mount the volume.
+func (r *Runner) runningUsers(ctx context.Context, volume string) ([]string, error) {
+	services, err := r.Engine.Services(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, s := range services {
+		for _, v := range s.Spec.Volumes {
+			if v.Mapping == volume && s.Running > 0 {
+				names = append(names, s.Spec.Name)
+			}
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+type countingReader struct {
+	r      io.Reader
+	n      int64
+	last   int64
+	report func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.report != nil && c.n-c.last >= 4<<20 {
+		c.last = c.n
+		c.report(c.n)
+	}
+	return n, err
+}
+
+// PlanItem is one object a restore of environment objects would create or keep.
+type PlanItem struct {
+	Kind   string `json:"kind"`
+	Name   string `json:"name"`
+	Action string `json:"action"` // "create", "keep" (exists), "skip: why"
+	Done   string `json:"done,omitempty"`
+}
+
+// RestoreObjects plans (apply false) or recreates (apply true) the snapshot's missing
+// mappings, configs, secrets, registries and services; existing ones are kept as they are.
+func (r *Runner) RestoreObjects(ctx context.Context, id string, apply bool, rs Restorer, rv RestoreVault) ([]PlanItem, error) {
+	s, err := r.Load(id)
+	if err != nil {
+		return nil, &RequestError{"snapshot", "There is no complete snapshot " + id + "."}
+	}
+	if s.Problem != "" {
+		return nil, &RequestError{"snapshot", "This snapshot cannot be trusted: " + s.Problem + "."}
+	}
+	have := map[string]bool{}
+	for _, kind := range []swarm.Kind{swarm.KindConfig, swarm.KindSecret} {
+		objs, err := r.Engine.Objects(ctx, kind)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			have[string(kind)+"/"+o.Name] = true
+		}
+	}
+	services, err := r.Engine.Services(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, sv := range services {
+		have["service/"+sv.Spec.Name] = true
+	}
+	maps, err := r.Vault.Mappings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, mp := range maps {
+		have["mapping/"+mp.Name] = true
+	}
+	regs, err := r.Vault.Registries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range regs {
+		have["registry/"+g.Owner+"@"+g.URL] = true
+	}
+	var plan []PlanItem
+	step := func(kind, name string, do func() error) {
+		item := PlanItem{Kind: kind, Name: name, Action: "create"}
+		if have[kind+"/"+name] {
+			item.Action = "keep"
+		}
+		if apply && item.Action == "create" {
+			if err := do(); err != nil {
+				item.Done = "failed: " + err.Error()
+			} else {
+				item.Done = "created"
+			}
+		}
+		plan = append(plan, item)
+	}
+	for _, mp := range s.Mappings {
+		step("mapping", mp.Name, func() error { return rv.RestoreMapping(ctx, mp.Name) })
+	}
+	for _, c := range s.Configs {
+		step(string(swarm.KindConfig), c.Name, func() error {
+			_, err := rs.CreateObject(ctx, swarm.KindConfig, c.Name, c.Data, c.Labels)
+			return err
+		})
+	}
+	for _, c := range s.Secrets {
+		if c.Sealed == nil {
+			plan = append(plan, PlanItem{Kind: string(swarm.KindSecret), Name: c.Name, Action: "skip: Berth never held its value"})
+			continue
+		}
+		step(string(swarm.KindSecret), c.Name, func() error {
+			value, err := r.Keys.Open(c.Sealed, sealContext(s.ID, "secret", c.Name))
+			if err != nil {
+				return errors.New("its sealed value does not open with this Berth's key")
+			}
+			dockerID, err := rs.CreateObject(ctx, swarm.KindSecret, c.Name, value, c.Labels)
+			if err != nil {
+				return err
+			}
+			return rv.RestoreSecret(ctx, dockerID, c.Name, value)
+		})
+	}
+	for _, g := range s.Registries {
+		step("registry", g.Owner+"@"+g.URL, func() error {
+			pw, err := r.Keys.Open(g.Sealed, sealContext(s.ID, "registry", g.Owner+"@"+g.URL))
+			if err != nil {
+				return errors.New("its sealed password does not open with this Berth's key")
+			}
+			return rv.RestoreRegistry(ctx, Registry{Owner: g.Owner, URL: g.URL, Username: g.Username, Password: string(pw)})
+		})
+	}
+	for _, spec := range s.Services {
+		step("service", spec.Name, func() error {
+			owner := s.Owners[spec.Name]
+			cred, err := rv.CredentialFor(ctx, owner, spec.Reference())
+			if err != nil {
+				return err
+			}
+			_, err = rs.CreateService(ctx, spec, owner, cred)
+			return err
+		})
+	}
+	return plan, nil
+}

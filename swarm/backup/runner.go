@@ -159,6 +159,7 @@ func (r *Runner) snapshot(ctx context.Context, id, trigger string) (Manifest, er
 		}
 		m.Volumes = append(m.Volumes, v)
 	}
+	m.Warnings = append(m.Warnings, r.unreachableCopies(ctx, m)...)
 	m.Finished = r.Now()
 	raw, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -347,6 +348,29 @@ func (r *Runner) stopUsers(ctx context.Context, mapping string) (func(), []strin
 		}
 	}
 	return restore, names, nil
+}
+
+// unreachableCopies names the mappings' copies on other nodes, which need the Berth agent to be read.
+func (r *Runner) unreachableCopies(ctx context.Context, m Manifest) []string {
+	services, err := r.Engine.Services(ctx)
+	if err != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range services {
+		for _, v := range s.Spec.Volumes {
+			for _, t := range s.Tasks {
+				key := v.Mapping + "@" + t.Node
+				if v.Mapping != "" && t.Node != "" && t.Node != m.Node && !seen[key] {
+					seen[key] = true
+					out = append(out, fmt.Sprintf("volume %s on node %s: not copied (reading other nodes' volumes needs the Berth agent)", v.Mapping, t.Node))
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // countingWriter counts bytes on their way and reports them now and then.

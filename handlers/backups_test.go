@@ -38,6 +38,7 @@ func newBackupEnv(t *testing.T) *backupEnv {
 	if err := ts.Engine.Initialize(context.Background(), node.Addr); err != nil {
 		t.Fatal(err)
 	}
+	ts.Engine.SetHelperBinary(staticBerth(t))
 	u := ts.addUser("op", store.RoleOperator)
 	token, _, _ := ts.Store.CreateAPIToken(context.Background(), u.ID, "backups")
 	return &backupEnv{testServer: ts, node: node, one: &enginetest.Cluster{Nodes: []*enginetest.Node{node}}, token: token}

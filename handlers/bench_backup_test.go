@@ -30,6 +30,7 @@ func BenchmarkBackup1GiB(b *testing.B) {
 	if err := ts.Engine.Initialize(ctx, node.Addr); err != nil {
 		b.Fatal(err)
 	}
+	ts.Engine.SetHelperBinary(staticBerthTB(b))
 	u := ts.addUser("op", "operator")
 	token, _, _ := ts.Store.CreateAPIToken(ctx, u.ID, "bench")
 	if r := ts.api(b, token, http.MethodPost, "/api/v1/volumes", map[string]string{"name": "benchvol"}); r.Status != http.StatusCreated {

@@ -52,6 +52,7 @@ type Engine interface {
 	ExportVolume(ctx context.Context, volume string, w io.Writer) error
 	ImportVolume(ctx context.Context, volume string, r io.Reader) error
 	VolumeExists(ctx context.Context, volume string) (bool, error)
+	ArchiveVolumeInto(ctx context.Context, volume, hostDir, name, probe string) (swarm.ArchiveAnswer, error)
 	CreateMappingVolume(ctx context.Context, name string) error
 	RemoveMappingVolume(ctx context.Context, name string) error
 

@@ -1,13 +1,17 @@
 package swarm
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/pkg/stdcopy"
 )
 
 // volumeHelper creates a helper container (never started) from an image already on
@@ -74,4 +78,72 @@ func (e *Engine) VolumeExists(ctx context.Context, volume string) (bool, error) 
 		return false, e.wrap(err)
 	}
 	return true, nil
+}
+
+// ArchiveAnswer is the backup helper's report on the archive it wrote.
+type ArchiveAnswer struct {
+	Size      int64  `json:"size"`
+	DataBytes int64  `json:"data_bytes"`
+	SHA256    string `json:"sha256"`
+	Error     string `json:"error,omitempty"`
+}
+
+// ArchiveVolumeInto runs Berth's own binary in a helper container on the volume's
+// node to write a compressed archive of the volume straight into hostDir/name
+// (hostDir, the backup directory as the node sees it, is mounted; probe names a
+// file Berth put there, so a wrong folder is refused rather than written to).
+func (e *Engine) ArchiveVolumeInto(ctx context.Context, volume, hostDir, name, probe string) (ArchiveAnswer, error) {
+	img, err := e.helperImage(ctx, volume)
+	if err != nil {
+		return ArchiveAnswer{}, err
+	}
+	created, err := e.cli.ContainerCreate(ctx, &container.Config{
+		Image: img, Entrypoint: []string{"/berth-helper"}, User: "0", NetworkDisabled: true,
+		Cmd:    []string{"volume-archive", "--root", helperMount, "--out", "/berth-backup/" + name, "--probe", "/berth-backup/" + probe},
+		Labels: map[string]string{ManagedLabel: "true", "berth.helper": "backup"},
+	}, &container.HostConfig{Mounts: []mount.Mount{
+		{Type: mount.TypeVolume, Source: volume, Target: helperMount, ReadOnly: true},
+		{Type: mount.TypeBind, Source: hostDir, Target: "/berth-backup"},
+	}}, nil, nil, "")
+	if err != nil {
+		return ArchiveAnswer{}, e.wrap(err)
+	}
+	defer e.cli.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true})
+	if err := e.copyHelper(ctx, created.ID); err != nil {
+		return ArchiveAnswer{}, err
+	}
+	var answer ArchiveAnswer
+	if err := e.runHelperJSON(ctx, created.ID, &answer); err != nil {
+		return answer, err
+	}
+	if answer.Error != "" {
+		return answer, errors.New(answer.Error)
+	}
+	return answer, nil
+}
+
+// runHelperJSON starts a helper container, waits for it to end and decodes its JSON answer.
+func (e *Engine) runHelperJSON(ctx context.Context, id string, answer any) error {
+	if err := e.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return e.wrap(err)
+	}
+	waitC, errC := e.cli.ContainerWait(ctx, id, container.WaitConditionNotRunning)
+	select {
+	case <-waitC:
+	case err := <-errC:
+		return e.wrap(err)
+	}
+	logs, err := e.cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		return e.wrap(err)
+	}
+	defer logs.Close()
+	var stdout, stderr bytes.Buffer
+	if _, err := stdcopy.StdCopy(&stdout, &stderr, logs); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(stdout.Bytes(), answer); err != nil {
+		return fmt.Errorf("the helper gave no answer: %s", bytes.TrimSpace(stderr.Bytes()))
+	}
+	return nil
 }

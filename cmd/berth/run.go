@@ -40,6 +40,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return healthcheck(ctx, args, getenv, stdout)
 	case "volume-write":
 		return volumeWrite(args, stdin, stdout)
+	case "volume-archive":
+		return volumeArchive(args, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

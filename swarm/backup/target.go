@@ -171,6 +171,9 @@ func (d *dirDraft) Commit() error {
 
 func (d *dirDraft) Abort() error { return os.RemoveAll(d.tmp) }
 
+// Local is the draft's folder on this machine, for helpers that write into it directly.
+func (d *dirDraft) Local() string { return d.tmp }
+
 func syncDir(path string) error {
 	f, err := os.Open(path)
 	if err != nil {

@@ -37,6 +37,11 @@ func (h *Handlers) ScheduleBackups(ctx context.Context) {
 		r.Action, r.Object, r.Outcome, r.Detail = "backup.interrupted", "backups", "failed: Berth stopped during the backup", fmt.Sprintf("%d runs", n)
 		h.writeAudit(ctx, r)
 	}
+	if n, err := h.engine.RemoveLeftoverHelpers(ctx); err != nil {
+		h.log.Warn("removing helper containers left by an earlier run", "error", err)
+	} else if n > 0 {
+		h.log.Info("removed helper containers left by an earlier run", "count", n)
+	}
 	if n, err := h.backups.Target.Clean(); err != nil {
 		h.log.Error("cleaning unfinished snapshots", "error", err)
 	} else if n > 0 {

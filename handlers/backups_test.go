@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/berthhq/berth/swarm/enginetest"
 	"github.com/chromedp/chromedp"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/mount"
 	dswarm "github.com/docker/docker/api/types/swarm"
 )
@@ -410,15 +412,21 @@ func TestKillingBerthMidBackupLeavesNoCompleteSnapshot(t *testing.T) {
 	first.Wait()
 
 	serve()
-	var list []apiSnapshot
-	code, body := call(http.MethodGet, "/api/v1/backups")
-	if code != http.StatusOK || json.Unmarshal([]byte(body), &list) != nil || len(list) != 1 || list[0].Status != "interrupted" || !strings.Contains(list[0].Error, "Berth stopped") {
-		t.Fatalf("after the kill: %d %s", code, body)
-	}
-	entries, _ := os.ReadDir(partial)
-	if len(entries) != 0 {
-		t.Errorf("the interrupted backup left %v behind", entries)
-	}
+	// After restart: the run is listed as interrupted, its partial files and its helper are gone.
+	eventually(t, 15*time.Second, "the state after restart", func() string {
+		var list []apiSnapshot
+		code, body := call(http.MethodGet, "/api/v1/backups")
+		if code != http.StatusOK || json.Unmarshal([]byte(body), &list) != nil || len(list) != 1 || list[0].Status != "interrupted" || !strings.Contains(list[0].Error, "Berth stopped") {
+			return fmt.Sprintf("backups: %d %s", code, body)
+		}
+		if entries, _ := os.ReadDir(partial); len(entries) != 0 {
+			return fmt.Sprintf("the interrupted backup left %v behind", entries)
+		}
+		if left, _ := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "berth.helper"))}); len(left) != 0 {
+			return fmt.Sprintf("%d helper containers of the killed Berth are still there", len(left))
+		}
+		return ""
+	})
 }
 
 // freeAddr finds a loopback address with a free port.

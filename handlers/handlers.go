@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -53,6 +54,8 @@ type Engine interface {
 	ImportVolume(ctx context.Context, volume string, r io.Reader) error
 	VolumeExists(ctx context.Context, volume string) (bool, error)
 	ArchiveVolumeInto(ctx context.Context, volume, hostDir, name, probe string) (swarm.ArchiveAnswer, error)
+	RestoreArchiveInto(ctx context.Context, volume, hostDir, name, sha256 string) (int64, error)
+	RemoveLeftoverHelpers(ctx context.Context) (int, error)
 	CreateMappingVolume(ctx context.Context, name string) error
 	RemoveMappingVolume(ctx context.Context, name string) error
 
@@ -94,6 +97,9 @@ type Handlers struct {
 
 // New builds the handlers; sessions are kept in the store's database.
 func New(st *store.Store, engine Engine, sessions *scs.SessionManager, log *slog.Logger, cfg Config) *Handlers {
+	if abs, err := filepath.Abs(cfg.BackupDir); err == nil {
+		cfg.BackupDir = abs // helpers on the node mount it by this path
+	}
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver
 	}

@@ -10,6 +10,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/pkg/stdcopy"
 )
@@ -146,4 +147,55 @@ func (e *Engine) runHelperJSON(ctx context.Context, id string, answer any) error
 		return fmt.Errorf("the helper gave no answer: %s", bytes.TrimSpace(stderr.Bytes()))
 	}
 	return nil
+}
+
+// RestoreArchiveInto runs Berth's own binary in a helper container on the engine's
+// node: it checks the archive hostDir/name (mounted read-only) against sha256 and
+// writes it into the volume, which is created if missing. It answers the bytes written.
+func (e *Engine) RestoreArchiveInto(ctx context.Context, volume, hostDir, name, sha256 string) (int64, error) {
+	img, err := e.helperImage(ctx, volume)
+	if err != nil {
+		return 0, err
+	}
+	created, err := e.cli.ContainerCreate(ctx, &container.Config{
+		Image: img, Entrypoint: []string{"/berth-helper"}, User: "0", NetworkDisabled: true,
+		Cmd:    []string{"volume-restore", "--root", helperMount, "--archive", "/berth-backup/" + name, "--sha256", sha256},
+		Labels: map[string]string{ManagedLabel: "true", "berth.helper": "restore"},
+	}, &container.HostConfig{Mounts: []mount.Mount{
+		{Type: mount.TypeVolume, Source: volume, Target: helperMount},
+		{Type: mount.TypeBind, Source: hostDir, Target: "/berth-backup", ReadOnly: true},
+	}}, nil, nil, "")
+	if err != nil {
+		return 0, e.wrap(err)
+	}
+	defer e.cli.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true})
+	if err := e.copyHelper(ctx, created.ID); err != nil {
+		return 0, err
+	}
+	var answer struct {
+		Bytes int64  `json:"bytes"`
+		Error string `json:"error"`
+	}
+	if err := e.runHelperJSON(ctx, created.ID, &answer); err != nil {
+		return 0, err
+	}
+	if answer.Error != "" {
+		return answer.Bytes, errors.New(answer.Error)
+	}
+	return answer.Bytes, nil
+}
+
+// RemoveLeftoverHelpers removes helper containers a stopped Berth left behind (a
+// backup helper keeps running when Berth is killed) and says how many.
+func (e *Engine) RemoveLeftoverHelpers(ctx context.Context) (int, error) {
+	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "berth.helper"))})
+	if err != nil {
+		return 0, e.wrap(err)
+	}
+	for _, c := range list {
+		if err := e.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			return 0, e.wrap(err)
+		}
+	}
+	return len(list), nil
 }

@@ -42,6 +42,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return volumeWrite(args, stdin, stdout)
 	case "volume-archive":
 		return volumeArchive(args, stdout)
+	case "volume-restore":
+		return volumeRestore(args, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

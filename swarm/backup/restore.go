@@ -97,15 +97,9 @@ func (r *Runner) RestoreVolume(ctx context.Context, req VolumeRestore) (VolumeRe
 	}
 	defer r.mu.Unlock()
 	defer r.progress.Delete("current")
-	p := Progress{ID: s.ID, Action: "restore", Phase: "checking the archive", Volume: out.Volume, Total: copyOf.DataBytes, StartedAt: r.Now()}
+	p := Progress{ID: s.ID, Action: "restore", Phase: "checking for services using the volume", Volume: out.Volume, Total: copyOf.DataBytes, StartedAt: r.Now()}
 	r.setProgress(p)
 	start := time.Now()
-	if sum, _, err := r.checksum(ctx, s.ID, copyOf.File); err != nil || sum != copyOf.SHA256 {
-		if err != nil {
-			return out, fmt.Errorf("the archive cannot be read (%v): nothing was restored", err)
-		}
-		return out, fmt.Errorf("the archive %s does not match its checksum (tampered with or damaged): nothing was restored", copyOf.File)
-	}
 	users, err := r.runningUsers(ctx, out.Volume)
 	if err != nil {
 		return out, err
@@ -120,28 +114,75 @@ func (r *Runner) RestoreVolume(ctx context.Context, req VolumeRestore) (VolumeRe
 	} else if len(users) > 0 && !req.InUseOK {
 		return out, &InUseError{Services: users}
 	}
-	f, err := r.Target.Open(s.ID, copyOf.File)
+	existed, err := r.Engine.VolumeExists(ctx, out.Volume)
 	if err != nil {
 		return out, err
+	}
+	p.Phase = "checking the archive, then writing it on the node"
+	r.setProgress(p)
+	out.Bytes, err = r.restoreDirect(ctx, s.ID, *copyOf, out.Volume)
+	if errors.Is(err, errNoDirect) {
+		out.Bytes, err = r.restoreStream(ctx, s.ID, *copyOf, out.Volume, p)
+	}
+	if err != nil {
+		if !existed {
+			r.Engine.RemoveMappingVolume(context.WithoutCancel(ctx), out.Volume)
+		}
+		if strings.Contains(err.Error(), ErrChecksum) {
+			return out, err
+		}
+		return out, fmt.Errorf("writing into %s on %s failed: %w; the volume may hold part of the archive, restore again", out.Volume, req.Node, err)
+	}
+	out.SHA256, out.Duration = copyOf.SHA256, time.Since(start)
+	return out, nil
+}
+
+// errNoDirect means the target cannot lend its folder to a helper: stream instead.
+var errNoDirect = errors.New("no direct restore")
+
+// restoreDirect has a helper on the node check the archive and write it into the
+// volume, reading the snapshot's folder mounted read-only.
+func (r *Runner) restoreDirect(ctx context.Context, id string, v VolumeCopy, volume string) (int64, error) {
+	dirs, ok := r.Target.(interface{ SnapshotDir(id string) string })
+	if !ok {
+		return 0, errNoDirect
+	}
+	n, err := r.Engine.RestoreArchiveInto(ctx, volume, dirs.SnapshotDir(id), v.File, v.SHA256)
+	if err != nil && !strings.Contains(err.Error(), ErrChecksum) && ctx.Err() == nil {
+		return 0, errNoDirect // the helper could not run or see the folder: the engine's API is the way left
+	}
+	return n, err
+}
+
+// restoreStream checks the archive here, then streams it through the engine's archive endpoint.
+func (r *Runner) restoreStream(ctx context.Context, id string, v VolumeCopy, volume string, p Progress) (int64, error) {
+	if sum, _, err := r.checksum(ctx, id, v.File); err != nil || sum != v.SHA256 {
+		if err != nil {
+			return 0, fmt.Errorf("the archive cannot be read (%v): nothing was restored", err)
+		}
+		return 0, fmt.Errorf("the archive %s %s (tampered with or damaged): nothing was restored", v.File, ErrChecksum)
+	}
+	f, err := r.Target.Open(id, v.File)
+	if err != nil {
+		return 0, err
 	}
 	defer f.Close()
 	h := sha256.New()
 	dec, err := zstd.NewReader(io.TeeReader(f, h))
 	if err != nil {
-		return out, err
+		return 0, err
 	}
 	defer dec.Close()
 	p.Phase = "writing"
 	counted := &countingReader{r: dec, report: func(n int64) { p.Done = n; r.setProgress(p) }}
-	if err := r.Engine.ImportVolume(ctx, out.Volume, counted); err != nil {
-		return out, fmt.Errorf("writing into %s on %s failed after %d bytes: %w; the volume may hold part of the archive, restore again", out.Volume, req.Node, counted.n, err)
+	if err := r.Engine.ImportVolume(ctx, volume, counted); err != nil {
+		return counted.n, err
 	}
 	io.Copy(h, f) // the rest after the archive's end, if any, for the final check
-	if got := hex.EncodeToString(h.Sum(nil)); got != copyOf.SHA256 {
-		return out, fmt.Errorf("the archive changed while it was restored (checksum %s): restore again", got)
+	if got := hex.EncodeToString(h.Sum(nil)); got != v.SHA256 {
+		return counted.n, fmt.Errorf("the archive changed while it was restored (checksum %s)", got)
 	}
-	out.Bytes, out.SHA256, out.Duration = counted.n, copyOf.SHA256, time.Since(start)
-	return out, nil
+	return counted.n, nil
 }
 
 // checkNode refuses a node that does not exist, is down, or cannot be reached without the agent.

@@ -31,6 +31,8 @@ type Engine interface {
 	ImportVolume(ctx context.Context, volume string, r io.Reader) error
 	VolumeExists(ctx context.Context, volume string) (bool, error)
 	ArchiveVolumeInto(ctx context.Context, volume, hostDir, name, probe string) (swarm.ArchiveAnswer, error)
+	RestoreArchiveInto(ctx context.Context, volume, hostDir, name, sha256 string) (int64, error)
+	RemoveMappingVolume(ctx context.Context, name string) error
 }
 
 // Vault is what Berth's database holds for a snapshot and takes back on restore.
@@ -85,10 +87,6 @@ type Runner struct {
 	Target Target
 	Keys   Sealer
 	Now    func() time.Time
-	// HostPath maps a local folder of the target to the path the engine's node sees
-	// (nil: Berth runs on the node, paths are the same); volumes are then archived
-	// by a helper writing straight into it, else streamed through the engine's API.
-	HostPath func(local string) string
 
 	mu       sync.Mutex // one backup or restore at a time
 	progress sync.Map   // "current" -> Progress
@@ -331,10 +329,6 @@ func (r *Runner) archiveDirect(ctx context.Context, local, file string, m *Manif
 		return swarm.ArchiveAnswer{}, err
 	}
 	defer os.Remove(filepath.Join(local, probe))
-	host := local
-	if r.HostPath != nil {
-		host = r.HostPath(local)
-	}
 	done := make(chan struct{})
 	defer close(done)
 	go func() { // progress: the compressed bytes written so far
@@ -353,7 +347,8 @@ func (r *Runner) archiveDirect(ctx context.Context, local, file string, m *Manif
 			}
 		}
 	}()
-	return r.Engine.ArchiveVolumeInto(ctx, volume, host, file, probe)
+	// The node sees the folder at the same path when Berth runs on it or mounts it at the same path.
+	return r.Engine.ArchiveVolumeInto(ctx, volume, local, file, probe)
 }
 
 // stopUsers scales the services that mount a mapping to zero and waits for their tasks

@@ -83,6 +83,9 @@ func (d Dir) Open(id, name string) (io.ReadCloser, error) {
 	return os.Open(filepath.Join(d.Path, id, name))
 }
 
+// SnapshotDir is a complete snapshot's folder on this machine, for helpers that read it directly.
+func (d Dir) SnapshotDir(id string) string { return filepath.Join(d.Path, id) }
+
 func (d Dir) Remove(id string) error {
 	if !validID(id) {
 		return fmt.Errorf("bad snapshot id %q", id)

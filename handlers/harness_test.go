@@ -69,6 +69,7 @@ func startServer(t testing.TB, dataDir, dockerHost string) *testServer {
 		t.Fatal(err)
 	}
 	watchCtx, stopWatch := context.WithCancel(ctx)
+	eng.SetUploadPipeDir(filepath.Join(dataDir, "pipes"))
 	model := swarm.NewModel(eng)                 // before Watch, which reads it
 	go eng.Watch(watchCtx, 300*time.Millisecond) // as serve does, so the banner recovers by itself
 	go model.Run(watchCtx)

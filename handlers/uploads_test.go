@@ -130,6 +130,17 @@ func TestUploadsLandInTheVolumeWithTheirExactBytes(t *testing.T) {
 		sum(blob), sum([]byte("from a zip\n")), sum(css), sum(index))
 	eventuallyReads(t, s, svc, want, "sh", "-c", "sha256sum /data/docs/report.bin /data/notes/a.txt /data/www/site/css/app.css /data/www/site/index.html")
 
+	// Without the shared pipe folder (Berth in a container whose paths the node does not
+	// see), uploads go through the engine's archive endpoint, with the same result.
+	s.Engine.SetUploadPipeDir("")
+	viaAPI := []byte("through the archive endpoint\n")
+	if r := upload(t, s, mapping, url.Values{"node": {node}, "path": {"/docs"}, "name": {"endpoint.txt"}}, viaAPI); r.Status != http.StatusCreated || !strings.Contains(r.Body, sum(viaAPI)) {
+		t.Fatalf("upload through the archive endpoint: %d %s", r.Status, r.Body)
+	}
+	s.Engine.SetUploadPipeDir(filepath.Join(s.Data, "pipes"))
+	want += sum(viaAPI) + "  /data/docs/endpoint.txt\n"
+	eventuallyReads(t, s, svc, want, "sh", "-c", "sha256sum /data/docs/report.bin /data/notes/a.txt /data/www/site/css/app.css /data/www/site/index.html /data/docs/endpoint.txt")
+
 	// Refusals change nothing.
 	listing := func() string { return s.readInService(t, svc, "sh", "-c", "cd /data && find . | sort") }
 	before := listing()
@@ -195,8 +206,8 @@ func TestUploadsLandInTheVolumeWithTheirExactBytes(t *testing.T) {
 			cut++
 		}
 	}
-	if ok != 3 || cut != 1 {
-		t.Errorf("upload audit: %d written, %d cut off (want 3 and 1): %+v", ok, cut, recs)
+	if ok != 4 || cut != 1 {
+		t.Errorf("upload audit: %d written, %d cut off (want 4 and 1): %+v", ok, cut, recs)
 	}
 	// Every helper container, after success, refusal or cut-off, is gone.
 	deadline := time.Now().Add(10 * time.Second)

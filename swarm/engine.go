@@ -37,6 +37,8 @@ type Engine struct {
 	model *Model
 	// helperBinary is the static Berth binary helper containers run ("" is this executable).
 	helperBinary string
+	// pipeDir is where uploads pass to their helper through named pipes ("": not at all).
+	pipeDir string
 }
 
 // Connect creates a client from the standard DOCKER_HOST environment (through

@@ -37,7 +37,8 @@ type Upload struct {
 func (e *Engine) SetHelperBinary(path string) { e.helperBinary = path }
 
 // UploadToVolume writes an upload into the mapping's volume on the engine's node:
-// the engine's archive endpoint (what docker cp uses) writes a staging folder into
+// through a named pipe to a helper on the node when the pipe folder is shared
+// (uploadThroughPipe), else the engine's archive endpoint (what docker cp uses) writes a staging folder into
 // the volume while Berth checks the stream, and a helper container created from an
 // image already on the node, running Berth's own static binary and waiting on its
 // stdin meanwhile, then moves it into place or throws it away. Nothing goes
@@ -46,6 +47,12 @@ func (e *Engine) UploadToVolume(ctx context.Context, u Upload, body io.Reader) (
 	img, err := e.helperImage(ctx, u.Mapping)
 	if err != nil {
 		return nil, err
+	}
+	if e.pipeDir != "" {
+		written, err := e.uploadThroughPipe(ctx, u, img, body)
+		if !errors.Is(err, errNoPipe) {
+			return written, err
+		}
 	}
 	stage := volumewrite.NewStageName()
 	created, err := e.cli.ContainerCreate(ctx, &container.Config{
@@ -181,14 +188,19 @@ func (e *Engine) helperImage(ctx context.Context, mapping string) (string, error
 	return images[0].ID, nil
 }
 
+// helperPath is the static Berth binary helpers run.
+func (e *Engine) helperPath() (string, error) {
+	if e.helperBinary != "" {
+		return e.helperBinary, nil
+	}
+	return os.Executable()
+}
+
 // copyHelper puts the static Berth binary into the helper container, streamed from disk.
 func (e *Engine) copyHelper(ctx context.Context, id string) error {
-	path := e.helperBinary
-	if path == "" {
-		var err error
-		if path, err = os.Executable(); err != nil {
-			return err
-		}
+	path, err := e.helperPath()
+	if err != nil {
+		return err
 	}
 	f, err := os.Open(path)
 	if err != nil {

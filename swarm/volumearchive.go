@@ -134,6 +134,11 @@ func (e *Engine) runHelperJSON(ctx context.Context, id string, answer any) error
 	case err := <-errC:
 		return e.wrap(err)
 	}
+	return e.helperAnswer(ctx, id, answer)
+}
+
+// helperAnswer decodes the JSON a helper container printed before it ended.
+func (e *Engine) helperAnswer(ctx context.Context, id string, answer any) error {
 	logs, err := e.cli.ContainerLogs(ctx, id, container.LogsOptions{ShowStdout: true, ShowStderr: true})
 	if err != nil {
 		return e.wrap(err)

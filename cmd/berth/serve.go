@@ -48,6 +48,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if cfg.BackupDir == "" {
 		cfg.BackupDir = filepath.Join(cfg.DataDir, "backups")
 	}
+	if data, err := filepath.Abs(cfg.DataDir); err == nil {
+		engine.SetUploadPipeDir(filepath.Join(data, "pipes")) // used when the node sees the data directory at the same path
+	}
 	sessions := handlers.NewSessionManager(st, strings.HasPrefix(cfg.PublicURL, "https://"))
 	h := handlers.New(st, engine, sessions, log, handlers.Config{
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,

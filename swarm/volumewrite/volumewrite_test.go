@@ -186,3 +186,21 @@ func TestOverwritePolicy(t *testing.T) {
 		t.Error("replace did not replace")
 	}
 }
+
+func TestUnpackTakesOnlyTheStagingFolder(t *testing.T) {
+	root := t.TempDir()
+	stage := NewStageName()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: stage + "/ok", Mode: 0o644, Size: 1})
+	tw.Write([]byte("x"))
+	tw.WriteHeader(&tar.Header{Name: "elsewhere", Mode: 0o644, Size: 1})
+	tw.Write([]byte("x"))
+	tw.Close()
+	if err := Unpack(root, stage, &buf); err == nil || !strings.Contains(err.Error(), "outside the staging folder") {
+		t.Errorf("an entry outside the staging folder: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "elsewhere")); err == nil {
+		t.Error("it was written")
+	}
+}

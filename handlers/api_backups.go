@@ -38,18 +38,7 @@ func snapshotJSON(s backup.Snapshot) apiSnapshot {
 	a := apiSnapshot{ID: s.ID, Status: "complete", Tier: s.Tier, Pinned: s.Pinned, Trigger: s.Trigger, Started: apiTime(s.Started),
 		Finished: apiTime(s.Finished), Seconds: s.Finished.Sub(s.Started).Seconds(), TotalBytes: s.TotalSize(), Signature: s.Signature,
 		Problem: s.Problem, Volumes: s.Volumes, Warnings: s.Warnings}
-	for _, sv := range s.Services {
-		a.Services = append(a.Services, sv.Name)
-	}
-	for _, x := range s.Configs {
-		a.Configs = append(a.Configs, x.Name)
-	}
-	for _, x := range s.Secrets {
-		a.Secrets = append(a.Secrets, x.Name)
-	}
-	for _, x := range s.Registries {
-		a.Registries = append(a.Registries, x.Owner+"@"+x.URL)
-	}
+	a.Services, a.Configs, a.Secrets, a.Registries = s.Names()
 	return a
 }
 

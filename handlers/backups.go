@@ -217,18 +217,7 @@ func (h *Handlers) snapshotModel(c echo.Context, s backup.Snapshot) (views.Snaps
 	if u := currentUser(c); u != nil {
 		m.CanOperate = u.Role.Rank() >= store.RoleOperator.Rank()
 	}
-	for _, sv := range s.Services {
-		m.Services = append(m.Services, sv.Name)
-	}
-	for _, x := range s.Configs {
-		m.Configs = append(m.Configs, x.Name)
-	}
-	for _, x := range s.Secrets {
-		m.Secrets = append(m.Secrets, x.Name)
-	}
-	for _, x := range s.Registries {
-		m.Registries = append(m.Registries, x.Owner+"@"+x.URL)
-	}
+	m.Services, m.Configs, m.Secrets, m.Registries = s.Names()
 	for _, v := range s.Volumes {
 		m.Mappings = append(m.Mappings, v.Mapping)
 	}

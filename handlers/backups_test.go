@@ -21,7 +21,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/mount"
 	dswarm "github.com/docker/docker/api/types/swarm"
 )
 
@@ -49,22 +48,7 @@ func newBackupEnv(t *testing.T) *backupEnv {
 // exec runs a command in a running task of the service and returns its output.
 func (e *backupEnv) exec(t *testing.T, service string, cmd ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	for {
-		node, id, err := e.one.RunningContainer(ctx, service)
-		if err != nil {
-			t.Fatalf("no running task of %s: %v", service, err)
-		}
-		out, err := enginetest.Exec(ctx, node, id, cmd...)
-		if err == nil {
-			return out
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("exec in %s: %v", service, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	return execInService(t, e.one, service, cmd...)
 }
 
 // backupNow starts a snapshot through the API and waits for its outcome.
@@ -373,19 +357,7 @@ func TestKillingBerthMidBackupLeavesNoCompleteSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 400 MB of random data takes seconds to compress: long enough to be killed in the middle.
-	filler, err := cli.ContainerCreate(ctx, &container.Config{Image: enginetest.BusyboxImage, Cmd: []string{"sh", "-c", "head -c 400000000 /dev/urandom > /data/blob"}},
-		&container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: "bulk", Target: "/data"}}}, nil, nil, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cli.ContainerStart(ctx, filler.ID, container.StartOptions{})
-	waitC, errC := cli.ContainerWait(ctx, filler.ID, container.WaitConditionNotRunning)
-	select {
-	case <-waitC:
-	case err := <-errC:
-		t.Fatal(err)
-	}
-	cli.ContainerRemove(ctx, filler.ID, container.RemoveOptions{})
+	runOnce(t, ctx, cli, "head -c 400000000 /dev/urandom > /v/blob", "bulk")
 	first := serve()
 	ts := &testServer{t: t, URL: "http://" + addr}
 	if r := ts.api(t, token, http.MethodPost, "/api/v1/volumes", map[string]string{"name": "bulk"}); r.Status != http.StatusCreated {

@@ -138,10 +138,16 @@ func (s *swarmServer) createService(t *testing.T, spec swarm.ServiceSpec) string
 // readInService returns a file's content as a running task of the service sees it.
 func (s *swarmServer) readInService(t *testing.T, service string, cmd ...string) string {
 	t.Helper()
+	return execInService(t, s.cluster, service, cmd...)
+}
+
+// execInService runs a command in a running task of the service on the cluster and returns its output.
+func execInService(t *testing.T, cluster *enginetest.Cluster, service string, cmd ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	for {
-		node, id, err := s.cluster.RunningContainer(ctx, service)
+		node, id, err := cluster.RunningContainer(ctx, service)
 		if err != nil {
 			t.Fatal(err)
 		}

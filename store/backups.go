@@ -82,20 +82,7 @@ func (s *Store) PinBackup(ctx context.Context, id, by string, pinned bool) error
 
 // PinnedBackups returns the ids of pinned snapshots.
 func (s *Store) PinnedBackups(ctx context.Context) (map[string]bool, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM backup_pins`)
-	if err != nil {
-		return nil, fmt.Errorf("list pinned backups: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out[id] = true
-	}
-	return out, rows.Err()
+	return s.idSet(ctx, `SELECT id FROM backup_pins`, "list pinned backups")
 }
 
 // MappingBackupModes returns each mapping's backup mode ("live" or "stop").

@@ -34,16 +34,21 @@ func (s *Store) EscrowedSecret(ctx context.Context, dockerID string) ([]byte, er
 
 // EscrowedIDs reports the ids of the secrets Berth holds a copy of.
 func (s *Store) EscrowedIDs(ctx context.Context) (map[string]bool, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT docker_id FROM secret_escrow`)
+	return s.idSet(ctx, `SELECT docker_id FROM secret_escrow`, "list escrow")
+}
+
+// idSet runs a query of one text column and returns its values as a set.
+func (s *Store) idSet(ctx context.Context, query, what string) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, query)
 	if err != nil {
-		return nil, fmt.Errorf("list escrow: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	out := map[string]bool{}
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		out[id] = true
 	}

@@ -73,6 +73,23 @@ type VolumeCopy struct {
 	Stopped     []string `json:"stopped,omitempty"` // services scaled to zero around the copy
 }
 
+// Names lists the snapshot's services, configs, secrets and registries (owner@url) by name.
+func (m Manifest) Names() (services, configs, secrets, registries []string) {
+	for _, s := range m.Services {
+		services = append(services, s.Name)
+	}
+	for _, c := range m.Configs {
+		configs = append(configs, c.Name)
+	}
+	for _, s := range m.Secrets {
+		secrets = append(secrets, s.Name)
+	}
+	for _, g := range m.Registries {
+		registries = append(registries, g.Owner+"@"+g.URL)
+	}
+	return
+}
+
 // TotalSize is the snapshot's size on disk (the volume archives; the manifest is small).
 func (m Manifest) TotalSize() int64 {
 	var n int64

@@ -174,7 +174,7 @@ func (r *Runner) restoreStream(ctx context.Context, id string, v VolumeCopy, vol
 	}
 	defer dec.Close()
 	p.Phase = "writing"
-	counted := &countingReader{r: dec, report: func(n int64) { p.Done = n; r.setProgress(p) }}
+	counted := &countingReader{r: dec, progressCounter: progressCounter{report: func(n int64) { p.Done = n; r.setProgress(p) }}}
 	if err := r.Engine.ImportVolume(ctx, volume, counted); err != nil {
 		return counted.n, err
 	}
@@ -222,23 +222,6 @@ func (r *Runner) runningUsers(ctx context.Context, volume string) ([]string, err
 	}
 	sort.Strings(names)
 	return names, nil
-}
-
-type countingReader struct {
-	r      io.Reader
-	n      int64
-	last   int64
-	report func(int64)
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	if c.report != nil && c.n-c.last >= 4<<20 {
-		c.last = c.n
-		c.report(c.n)
-	}
-	return n, err
 }
 
 // PlanItem is one object a restore of environment objects would create or keep.

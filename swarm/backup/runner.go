@@ -306,7 +306,7 @@ func (r *Runner) copyVolume(ctx context.Context, draft Draft, m *Manifest, mp Ma
 		return v, err
 	}
 	p := Progress{ID: m.ID, Action: "backup", Phase: "copying volumes", Volume: mp.Name, StartedAt: m.Started}
-	raw := &countingWriter{w: enc, report: func(n int64) { p.Done = n; r.setProgress(p) }}
+	raw := &countingWriter{w: enc, progressCounter: progressCounter{report: func(n int64) { p.Done = n; r.setProgress(p) }}}
 	err = r.Engine.ExportVolume(ctx, mp.Name, raw)
 	if err == nil {
 		err = enc.Close()
@@ -421,20 +421,40 @@ func (r *Runner) unreachableCopies(ctx context.Context, m Manifest) []string {
 	return out
 }
 
-// countingWriter counts bytes on their way and reports them now and then.
-type countingWriter struct {
-	w      io.Writer
-	n      int64
-	last   int64
-	report func(int64)
+// progressCounter counts bytes on their way and reports them every 4 MiB.
+type progressCounter struct {
+	n, last int64
+	report  func(int64)
 }
 
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
+func (c *progressCounter) add(n int) {
 	c.n += int64(n)
 	if c.report != nil && c.n-c.last >= 4<<20 {
 		c.last = c.n
 		c.report(c.n)
 	}
+}
+
+// countingWriter counts what is written through it.
+type countingWriter struct {
+	progressCounter
+	w io.Writer
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.add(n)
+	return n, err
+}
+
+// countingReader counts what is read through it.
+type countingReader struct {
+	progressCounter
+	r io.Reader
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.add(n)
 	return n, err
 }

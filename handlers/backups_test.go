@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -124,6 +125,20 @@ func TestBackupRestoresVolumesAndObjectsAndDetectsTampering(t *testing.T) {
 	if got := e.exec(t, "app", "sh", "-c", listing); got != want {
 		t.Errorf("restored volume differs:\n%s\nwant\n%s", got, want)
 	}
+	// Scaling the services to zero around the restore, and back.
+	var done backup.VolumeRestored
+	r := restore(map[string]any{"mapping": "appdata", "node": e.node.Hostname, "scale_down": true})
+	if r.Status != http.StatusOK {
+		t.Fatalf("restore with scale-down: %d %s", r.Status, r.Body)
+	}
+	r.decode(t, &done)
+	if len(done.Stopped) != 1 || done.Stopped[0] != "app" {
+		t.Errorf("restore stopped %v, want [app]", done.Stopped)
+	}
+	if got := e.exec(t, "app", "sh", "-c", listing); got != want {
+		t.Errorf("after a scale-down restore the volume differs:\n%s", got)
+	}
+
 	// Onto a new volume, read by another service.
 	if r := restore(map[string]any{"mapping": "appdata", "node": e.node.Hostname, "target_volume": "appdata-copy"}); r.Status != http.StatusOK {
 		t.Fatalf("restore to a new volume: %d %s", r.Status, r.Body)
@@ -171,8 +186,21 @@ func TestBackupRestoresVolumesAndObjectsAndDetectsTampering(t *testing.T) {
 	if ok, _ := e.Engine.VolumeExists(ctx, "never-written"); ok {
 		t.Error("a refused restore created its target volume")
 	}
-	// A truncated archive and a changed manifest are caught too.
+	// A mapping backed up with its services stopped: the snapshot says so, and the service runs again after.
+	op := e.client()
+	op.login("op", testPassword, "")
+	op.get("/backups")
+	if p := op.post("/backups/modes/appdata", url.Values{"mode": {"stop"}}); p.Status != http.StatusSeeOther {
+		t.Fatalf("set the backup mode: %d %s", p.Status, p.Body)
+	}
 	second := e.backupNow(t)
+	if v := second.Volumes; len(v) != 2 || v[0].Mapping != "appdata" || v[0].Consistency != "stopped" || len(v[0].Stopped) != 1 || v[0].Stopped[0] != "app" || v[1].Consistency != "live" {
+		t.Errorf("a snapshot with appdata in stop mode and appdata-copy live: %+v", v)
+	}
+	if got := e.exec(t, "app", "sh", "-c", "cat /data/a.txt"); got != "hello\n" {
+		t.Errorf("app after the stop-mode backup reads %q", got)
+	}
+	// A truncated archive and a changed manifest are caught too.
 	os.Truncate(filepath.Join(e.Data, "backups", second.ID, second.Volumes[0].File), 1000)
 	api(http.MethodPost, "/api/v1/backups/"+second.ID+"/verify", nil, http.StatusOK).decode(t, &verdict)
 	if verdict.OK {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -100,7 +102,8 @@ func (e *Engine) ArchiveVolumeInto(ctx context.Context, volume, hostDir, name, p
 	}
 	created, err := e.cli.ContainerCreate(ctx, &container.Config{
 		Image: img, Entrypoint: []string{"/berth-helper"}, User: "0", NetworkDisabled: true,
-		Cmd:    []string{"volume-archive", "--root", helperMount, "--out", "/berth-backup/" + name, "--probe", "/berth-backup/" + probe},
+		Cmd: []string{"volume-archive", "--root", helperMount, "--out", "/berth-backup/" + name, "--probe", "/berth-backup/" + probe,
+			"--uid", strconv.Itoa(os.Getuid()), "--gid", strconv.Itoa(os.Getgid())},
 		Labels: map[string]string{ManagedLabel: "true", "berth.helper": "backup"},
 	}, &container.HostConfig{Mounts: []mount.Mount{
 		{Type: mount.TypeVolume, Source: volume, Target: helperMount, ReadOnly: true},

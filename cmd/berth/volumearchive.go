@@ -20,10 +20,12 @@ func volumeArchive(args []string, stdout io.Writer) error {
 	root := fs.String("root", "/berth-volume", "the mounted volume")
 	out := fs.String("out", "", "the archive file to write")
 	probe := fs.String("probe", "", "a file that must exist in the backup directory")
+	uid := fs.Int("uid", 0, "the owner to give the archive (Berth's user, so it can read it back)")
+	gid := fs.Int("gid", 0, "the archive's group")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	res, err := writeArchiveFile(*root, *out, *probe)
+	res, err := writeArchiveFile(*root, *out, *probe, *uid, *gid)
 	if err != nil {
 		res.Error = err.Error()
 	}
@@ -34,7 +36,7 @@ func volumeArchive(args []string, stdout io.Writer) error {
 	return nil
 }
 
-func writeArchiveFile(root, out, probe string) (backup.ArchiveResult, error) {
+func writeArchiveFile(root, out, probe string, uid, gid int) (backup.ArchiveResult, error) {
 	if _, err := os.Stat(probe); err != nil {
 		return backup.ArchiveResult{}, errors.New(backup.ErrNotBackupDir)
 	}
@@ -43,6 +45,9 @@ func writeArchiveFile(root, out, probe string) (backup.ArchiveResult, error) {
 		return backup.ArchiveResult{}, err
 	}
 	res, err := backup.WriteArchive(root, f)
+	if err == nil {
+		err = f.Chown(uid, gid)
+	}
 	if err == nil {
 		err = f.Sync()
 	}

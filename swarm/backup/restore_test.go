@@ -1,0 +1,43 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/berthhq/berth/swarm"
+)
+
+// nodesOnly answers the node list and the engine's own node; nothing else is called.
+type nodesOnly struct {
+	Engine
+	self  string
+	nodes []swarm.Node
+}
+
+func (n nodesOnly) Cached() swarm.Status                        { return swarm.Status{NodeName: n.self} }
+func (n nodesOnly) Nodes(context.Context) ([]swarm.Node, error) { return n.nodes, nil }
+
+func TestRestoreRefusesNodesItCannotWriteTo(t *testing.T) {
+	r := &Runner{Engine: nodesOnly{self: "manager1", nodes: []swarm.Node{
+		{Hostname: "manager1", Manager: true, Ready: true},
+		{Hostname: "worker1", Ready: false},
+		{Hostname: "worker2", Ready: true},
+	}}}
+	for node, want := range map[string]string{
+		"manager1": "",
+		"ghost":    "There is no node named ghost.",
+		"worker1":  "Node worker1 is down",
+		"worker2":  "needs the Berth agent",
+	} {
+		err := r.checkNode(context.Background(), node)
+		var re *RequestError
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: %v", node, err)
+		case want != "" && (!errors.As(err, &re) || re.Field != "node" || !strings.Contains(re.Msg, want)):
+			t.Errorf("%s: %v, want a node field error saying %q", node, err, want)
+		}
+	}
+}

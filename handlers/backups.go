@@ -15,12 +15,9 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// SettingBackupMinutes is the snapshot interval, a whole number of minutes (60 unless set).
-const settingBackupMinutes = "backup_interval_minutes"
-
-// backupInterval reads the snapshot interval.
+// backupInterval reads the snapshot interval (60 minutes unless set).
 func (h *Handlers) backupInterval(ctx context.Context) time.Duration {
-	v, err := h.store.Setting(ctx, settingBackupMinutes, "60")
+	v, err := h.store.Setting(ctx, store.SettingBackupMinutes, "60")
 	n, perr := strconv.Atoi(v)
 	if err != nil || perr != nil || n < 1 {
 		n = 60

@@ -33,7 +33,8 @@ func (h *Handlers) settingsModel(c echo.Context) (views.Settings, error) {
 	}
 	return views.Settings{Require2FA: req, RecordTerminals: term.Record, IdleMinutes: strconv.Itoa(int(term.IdleTimeout.Minutes())),
 		MaxHours: strconv.Itoa(int(term.MaxSession.Hours())), UploadLimitGB: strconv.FormatInt(limit>>30, 10),
-		PublicAddress: dns.PublicAddress, DNSBlocking: dns.Blocking, Notice: h.popNotice(c)}, nil
+		PublicAddress: dns.PublicAddress, DNSBlocking: dns.Blocking, BackupMinutes: strconv.Itoa(int(h.backupInterval(ctx).Minutes())),
+		Notice: h.popNotice(c)}, nil
 }
 
 // SettingsPage shows the environment-wide settings.
@@ -58,6 +59,7 @@ func (h *Handlers) SaveSettings(c echo.Context) error {
 		IdleMinutes:   orText(strings.TrimSpace(c.FormValue("terminal_idle_minutes")), current.IdleMinutes),
 		MaxHours:      orText(strings.TrimSpace(c.FormValue("terminal_max_hours")), current.MaxHours),
 		UploadLimitGB: orText(strings.TrimSpace(c.FormValue("upload_limit_gb")), current.UploadLimitGB),
+		BackupMinutes: orText(strings.TrimSpace(c.FormValue("backup_interval_minutes")), current.BackupMinutes),
 		PublicAddress: strings.TrimSpace(c.FormValue("public_address")), DNSBlocking: c.FormValue("dns_check_blocking") == "true"}
 	if _, ok := c.Request().Form["public_address"]; !ok {
 		form.PublicAddress = current.PublicAddress
@@ -68,8 +70,9 @@ func (h *Handlers) SaveSettings(c echo.Context) error {
 	if form.DNSBlocking && form.PublicAddress == "" {
 		form.Errors.Add("public_address", "Set the public address before making the DNS check blocking.")
 	}
-	for field, bounds := range map[string][2]int{"terminal_idle_minutes": {1, 1440}, "terminal_max_hours": {1, 72}, "upload_limit_gb": {1, 1000}} {
-		v := map[string]string{"terminal_idle_minutes": form.IdleMinutes, "terminal_max_hours": form.MaxHours, "upload_limit_gb": form.UploadLimitGB}[field]
+	for field, bounds := range map[string][2]int{"terminal_idle_minutes": {1, 1440}, "terminal_max_hours": {1, 72}, "upload_limit_gb": {1, 1000}, "backup_interval_minutes": {5, 1440}} {
+		v := map[string]string{"terminal_idle_minutes": form.IdleMinutes, "terminal_max_hours": form.MaxHours, "upload_limit_gb": form.UploadLimitGB,
+			"backup_interval_minutes": form.BackupMinutes}[field]
 		if n, err := strconv.Atoi(v); err != nil || n < bounds[0] || n > bounds[1] {
 			form.Errors.Add(field, fmt.Sprintf("Enter a whole number from %d to %d.", bounds[0], bounds[1]))
 		}
@@ -82,7 +85,7 @@ func (h *Handlers) SaveSettings(c echo.Context) error {
 		store.SettingRequire2FA: strconv.FormatBool(form.Require2FA), store.SettingRecordTerminals: strconv.FormatBool(form.RecordTerminals),
 		store.SettingTerminalIdleMins: form.IdleMinutes, store.SettingTerminalMaxHours: form.MaxHours,
 		store.SettingUploadLimitGB: form.UploadLimitGB, store.SettingPublicAddress: form.PublicAddress,
-		store.SettingDNSBlocking: strconv.FormatBool(form.DNSBlocking),
+		store.SettingDNSBlocking: strconv.FormatBool(form.DNSBlocking), store.SettingBackupMinutes: form.BackupMinutes,
 	} {
 		was, err := h.store.Setting(ctx, key, "")
 		if err != nil {
@@ -103,7 +106,7 @@ func (h *Handlers) SaveSettings(c echo.Context) error {
 func defaultSetting(key string) string {
 	return map[string]string{store.SettingRequire2FA: "false", store.SettingRecordTerminals: "false",
 		store.SettingTerminalIdleMins: "15", store.SettingTerminalMaxHours: "8", store.SettingUploadLimitGB: "10",
-		store.SettingPublicAddress: "", store.SettingDNSBlocking: "false"}[key]
+		store.SettingPublicAddress: "", store.SettingDNSBlocking: "false", store.SettingBackupMinutes: "60"}[key]
 }
 
 func isDefaultSetting(key, v string) bool { return defaultSetting(key) == v }

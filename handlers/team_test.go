@@ -161,3 +161,40 @@ func TestAdminResetsLostTwoFactor(t *testing.T) {
 		t.Errorf("audit: %+v", recs)
 	}
 }
+
+func TestSettingsForDomainsAndBackupsAreCheckedAndAudited(t *testing.T) {
+	ts := newServer(t, unreachableEngine)
+	ts.addUser("root", store.RoleAdmin)
+	admin := ts.client()
+	admin.login("root", testPassword, "")
+	admin.get("/settings")
+	for _, tc := range []struct {
+		form  url.Values
+		field string
+	}{
+		{url.Values{"backup_interval_minutes": {"2"}}, "Enter a whole number from 5 to 1440."},
+		{url.Values{"public_address": {"berth.example.com"}}, "Enter an IP address"},
+		{url.Values{"dns_check_blocking": {"true"}, "public_address": {""}}, "Set the public address before making the DNS check blocking."},
+	} {
+		if r := admin.post("/settings", tc.form); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, tc.field) {
+			t.Errorf("%v: %d, want %q", tc.form, r.Status, tc.field)
+		}
+	}
+	if r := admin.post("/settings", url.Values{"backup_interval_minutes": {"30"}, "public_address": {"203.0.113.10"}, "dns_check_blocking": {"true"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", r.Status, r.Body)
+	}
+	checks, _ := ts.Store.DomainChecks(context.Background())
+	if checks.PublicAddress != "203.0.113.10" || !checks.Blocking {
+		t.Errorf("domain checks saved as %+v", checks)
+	}
+	recs, _ := ts.Store.AuditRecords(context.Background(), store.AuditFilter{Action: "settings.update"})
+	var said []string
+	for _, r := range recs {
+		said = append(said, r.Object+" "+r.Detail)
+	}
+	for _, want := range []string{"setting:backup_interval_minutes 60 -> 30", "setting:public_address  -> 203.0.113.10", "setting:dns_check_blocking false -> true"} {
+		if !strings.Contains(strings.Join(said, "\n"), want) {
+			t.Errorf("audit lacks %q: %v", want, said)
+		}
+	}
+}

@@ -18,6 +18,7 @@ const (
 	SettingUploadLimitGB    = "upload_limit_gb"
 	SettingPublicAddress    = "public_address"     // the manager's public IP address, for DNS checks
 	SettingDNSBlocking      = "dns_check_blocking" // refuse mappings whose DNS does not point here
+	SettingBackupMinutes    = "backup_interval_minutes"
 )
 
 // DomainChecks are the settings of the DNS check on domain mappings.

@@ -16,6 +16,7 @@ import (
 	"github.com/berthhq/berth/swarm"
 	"github.com/berthhq/berth/swarm/backup"
 	"github.com/berthhq/berth/swarm/volumewrite"
+	dswarm "github.com/docker/docker/api/types/swarm"
 )
 
 // Engine is what the handlers need from the Docker engine.
@@ -60,6 +61,10 @@ type Engine interface {
 	RemoveMappingVolume(ctx context.Context, name string) error
 
 	Nodes(ctx context.Context) ([]swarm.Node, error)
+	NodeInfos(ctx context.Context) ([]swarm.NodeInfo, error)
+	NodeInfo(ctx context.Context, idOrName string) (swarm.NodeInfo, error)
+	NodeTasks(ctx context.Context, id string) ([]swarm.Task, error)
+	UpdateNode(ctx context.Context, id string, version uint64, change func(*dswarm.NodeSpec)) error
 	LoadBalancer(ctx context.Context) (swarm.LoadBalancer, swarm.Service, bool, error)
 	DeployLoadBalancer(ctx context.Context, lb swarm.LoadBalancer, cert *swarm.CertUpload) error
 	RemoveLoadBalancer(ctx context.Context) error

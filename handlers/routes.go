@@ -120,6 +120,15 @@ func (h *Handlers) Routes() []Route {
 		ui(http.MethodPost, "/services/:name/domains", operator, h.SaveDomains),
 		ui(http.MethodGet, "/domains", viewer, h.DomainsPage),
 
+		ui(http.MethodGet, "/nodes", viewer, h.NodesPage),
+		ui(http.MethodGet, "/nodes/live", viewer, h.NodesLive),
+		ui(http.MethodGet, "/nodes/:id", viewer, h.NodePage),
+		ui(http.MethodGet, "/nodes/:id/live", viewer, h.NodeLive),
+		ui(http.MethodPost, "/nodes/:id/role", admin, h.ChangeNodeRole),
+		ui(http.MethodPost, "/nodes/:id/availability", admin, h.SetNodeAvailability),
+		ui(http.MethodPost, "/nodes/:id/labels", admin, h.SetNodeLabel),
+		ui(http.MethodPost, "/nodes/:id/labels/delete", admin, h.DeleteNodeLabel),
+
 		ui(http.MethodGet, "/backups", viewer, h.BackupsPage),
 		ui(http.MethodGet, "/backups/live", viewer, h.BackupsLive),
 		ui(http.MethodPost, "/backups", operator, h.BackupNow),

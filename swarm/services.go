@@ -36,6 +36,7 @@ type Service struct {
 // Task is one task of a service: a container on a node, or the attempt at one.
 type Task struct {
 	ID           string
+	Service      string // the service's name, in node listings
 	Slot         int
 	NodeID       string
 	Node         string

@@ -1,0 +1,218 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/berthhq/berth/store"
+	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/views"
+	dswarm "github.com/docker/docker/api/types/swarm"
+	"github.com/labstack/echo/v4"
+)
+
+// nodeRow turns a node into the page's row.
+func nodeRow(n swarm.NodeInfo) views.NodeRow {
+	r := views.NodeRow{ID: n.ID, Version: strconv.FormatUint(n.Version, 10), Hostname: n.Hostname, Role: n.Role, Leader: n.Leader,
+		Status: n.Status, Availability: n.Availability, Reachability: n.Reachability, Addr: n.Addr, Engine: n.EngineVersion,
+		CPUs: strconv.FormatFloat(n.CPUs, 'f', -1, 64), Memory: views.Bytes(n.MemoryBytes), Running: n.RunningTasks}
+	for _, k := range sortedKeys(n.Labels) {
+		r.Labels = append(r.Labels, views.KV{Key: k, Value: n.Labels[k]})
+	}
+	return r
+}
+
+func (h *Handlers) nodeRows(c echo.Context) ([]views.NodeRow, error) {
+	nodes, err := h.engine.NodeInfos(c.Request().Context())
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]views.NodeRow, 0, len(nodes))
+	for _, n := range nodes {
+		rows = append(rows, nodeRow(n))
+	}
+	return rows, nil
+}
+
+// NodesPage lists the nodes.
+func (h *Handlers) NodesPage(c echo.Context) error {
+	rows, err := h.nodeRows(c)
+	if err != nil {
+		return err
+	}
+	p := h.page(c, "Nodes", "nodes")
+	return h.render(c, http.StatusOK, p, views.NodesPage(p, rows))
+}
+
+// NodesLive is the nodes table, polled by the page.
+func (h *Handlers) NodesLive(c echo.Context) error {
+	rows, err := h.nodeRows(c)
+	if err != nil {
+		return err
+	}
+	return fragment(c, http.StatusOK, views.NodesTable(rows))
+}
+
+// nodeDetail builds a node's page.
+func (h *Handlers) nodeDetail(c echo.Context) (views.NodeDetail, error) {
+	ctx := c.Request().Context()
+	n, err := h.engine.NodeInfo(ctx, c.Param("id"))
+	if err != nil {
+		return views.NodeDetail{}, err
+	}
+	tasks, err := h.engine.NodeTasks(ctx, n.ID)
+	if err != nil {
+		return views.NodeDetail{}, err
+	}
+	d := views.NodeDetail{Node: nodeRow(n)}
+	for _, t := range tasks {
+		d.Tasks = append(d.Tasks, views.TaskRow{ID: t.ID, Service: t.Service, State: t.State, Desired: t.DesiredState, Error: t.Error})
+	}
+	if u := currentUser(c); u != nil {
+		d.IsAdmin = u.Role == store.RoleAdmin
+	}
+	return d, nil
+}
+
+func (h *Handlers) renderNode(c echo.Context, status int, d views.NodeDetail) error {
+	p := h.page(c, "Node "+d.Node.Hostname, "nodes")
+	return h.render(c, status, p, views.NodePage(p, d))
+}
+
+// NodePage shows one node.
+func (h *Handlers) NodePage(c echo.Context) error {
+	d, err := h.nodeDetail(c)
+	if err != nil {
+		return err
+	}
+	d.Notice = h.popNotice(c)
+	return h.renderNode(c, http.StatusOK, d)
+}
+
+// NodeLive is a node's state and tasks, polled by its page.
+func (h *Handlers) NodeLive(c echo.Context) error {
+	d, err := h.nodeDetail(c)
+	if err != nil {
+		return err
+	}
+	return fragment(c, http.StatusOK, views.NodeState(d))
+}
+
+// changeNode applies a change the admin confirmed, based on the version their page showed;
+// a stale version re-reads the node and asks again.
+func (h *Handlers) changeNode(c echo.Context, d views.NodeDetail, action, detail string, change func(*dswarm.NodeSpec)) error {
+	version, _ := strconv.ParseUint(c.FormValue("version"), 10, 64)
+	object := "node:" + d.Node.Hostname
+	err := h.engine.UpdateNode(c.Request().Context(), d.Node.ID, version, change)
+	if errors.Is(err, swarm.ErrStale) {
+		h.audit(c, action, object, "denied: the node changed meanwhile", detail)
+		d.Error = "Someone changed " + d.Node.Hostname + " since you loaded this page; it is shown as it is now: check it and try again."
+		return h.renderNode(c, http.StatusConflict, d)
+	}
+	if err != nil {
+		h.audit(c, action, object, "failed: "+err.Error(), detail)
+		d.Error = "The swarm refused: " + err.Error()
+		return h.renderNode(c, http.StatusUnprocessableEntity, d)
+	}
+	h.audit(c, action, object, "ok", detail)
+	return nil
+}
+
+// ChangeNodeRole promotes or demotes a node after the quorum check and the admin's confirmation.
+func (h *Handlers) ChangeNodeRole(c echo.Context) error {
+	d, err := h.nodeDetail(c)
+	if err != nil {
+		return err
+	}
+	role := c.FormValue("role")
+	if role != "manager" && role != "worker" {
+		return echo.NewHTTPError(http.StatusBadRequest, "Choose manager or worker.")
+	}
+	nodes, err := h.engine.NodeInfos(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	check := swarm.CheckRoleChange(nodes, d.Node.ID, role)
+	if check.Refusal != "" {
+		h.audit(c, "node.role", "node:"+d.Node.Hostname, "denied: "+check.Refusal, "to "+role)
+		d.Error = check.Refusal
+		return h.renderNode(c, http.StatusUnprocessableEntity, d)
+	}
+	if c.FormValue("confirm") != "yes" {
+		d.Confirm = &views.NodeConfirm{Action: "role", Value: role, Warnings: check.Warnings}
+		return h.renderNode(c, http.StatusOK, d)
+	}
+	if err := h.changeNode(c, d, "node.role", "to "+role, func(s *dswarm.NodeSpec) { s.Role = dswarm.NodeRole(role) }); err != nil || c.Response().Committed {
+		return err
+	}
+	notice := d.Node.Hostname + " is being demoted to worker."
+	if role == "manager" {
+		notice = d.Node.Hostname + " is joining the managers: this page shows it once it is a reachable manager."
+	}
+	return h.redirectNotice(c, "/nodes/"+d.Node.ID, notice)
+}
+
+// SetNodeAvailability sets active, pause or drain; draining asks first, listing what will move.
+func (h *Handlers) SetNodeAvailability(c echo.Context) error {
+	d, err := h.nodeDetail(c)
+	if err != nil {
+		return err
+	}
+	a := c.FormValue("availability")
+	if a != "active" && a != "pause" && a != "drain" {
+		d.Errors = views.FieldErrors{"availability": "Choose active, pause or drain."}
+		return h.renderNode(c, http.StatusUnprocessableEntity, d)
+	}
+	if a == "drain" && c.FormValue("confirm") != "yes" {
+		conf := &views.NodeConfirm{Action: "availability", Value: a}
+		for _, t := range d.Tasks {
+			conf.Moving = append(conf.Moving, t.Service)
+		}
+		if len(conf.Moving) == 0 {
+			conf.Warnings = []string{"No task runs on " + d.Node.Hostname + ": nothing moves, and no new task starts there."}
+		}
+		d.Confirm = conf
+		return h.renderNode(c, http.StatusOK, d)
+	}
+	if err := h.changeNode(c, d, "node.availability", d.Node.Availability+" -> "+a, func(s *dswarm.NodeSpec) { s.Availability = dswarm.NodeAvailability(a) }); err != nil || c.Response().Committed {
+		return err
+	}
+	return h.redirectNotice(c, "/nodes/"+d.Node.ID, fmt.Sprintf("%s is now %s.", d.Node.Hostname, a))
+}
+
+// SetNodeLabel adds or changes one label.
+func (h *Handlers) SetNodeLabel(c echo.Context) error {
+	d, err := h.nodeDetail(c)
+	if err != nil {
+		return err
+	}
+	key, value := c.FormValue("key"), c.FormValue("value")
+	if field, msg := swarm.ValidateNodeLabel(key, value); field != "" {
+		d.Errors, d.LabelKey, d.LabelVal = views.FieldErrors{field: msg}, key, value
+		return h.renderNode(c, http.StatusUnprocessableEntity, d)
+	}
+	if err := h.changeNode(c, d, "node.label", key+"="+value, func(s *dswarm.NodeSpec) {
+		if s.Labels == nil {
+			s.Labels = map[string]string{}
+		}
+		s.Labels[key] = value
+	}); err != nil || c.Response().Committed {
+		return err
+	}
+	return h.redirectNotice(c, "/nodes/"+d.Node.ID, "Label "+key+" set.")
+}
+
+// DeleteNodeLabel removes one label.
+func (h *Handlers) DeleteNodeLabel(c echo.Context) error {
+	d, err := h.nodeDetail(c)
+	if err != nil {
+		return err
+	}
+	key := c.FormValue("key")
+	if err := h.changeNode(c, d, "node.label-remove", key, func(s *dswarm.NodeSpec) { delete(s.Labels, key) }); err != nil || c.Response().Committed {
+		return err
+	}
+	return h.redirectNotice(c, "/nodes/"+d.Node.ID, "Label "+key+" removed.")
+}

@@ -1,0 +1,151 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berthhq/berth/store"
+	"github.com/docker/docker/api/types/filters"
+	dswarm "github.com/docker/docker/api/types/swarm"
+)
+
+func TestNodesPromoteDemoteDrainAndLabelSafely(t *testing.T) {
+	s := newSwarmServer(t)
+	ctx := context.Background()
+	s.addUser("nodeadmin", store.RoleAdmin)
+	admin := s.client()
+	admin.login("nodeadmin", testPassword, "")
+	manager, worker, other := s.cluster.Nodes[0], s.cluster.Nodes[1], s.cluster.Nodes[2]
+	nodeID := func(hostname string) (string, uint64) {
+		nodes, err := s.docker.NodeList(ctx, dswarm.NodeListOptions{Filters: filters.NewArgs(filters.Arg("name", hostname))})
+		if err != nil || len(nodes) != 1 {
+			t.Fatalf("node %s: %v %d", hostname, err, len(nodes))
+		}
+		return nodes[0].ID, nodes[0].Version.Index
+	}
+	mgrID, mgrVersion := nodeID(manager.Hostname)
+	wID, wVersion := nodeID(worker.Hostname)
+	t.Cleanup(func() { // never leave the shared swarm with a second manager
+		n, _, err := s.docker.NodeInspectWithRaw(ctx, wID)
+		if err == nil && (n.Spec.Role != dswarm.NodeRoleWorker || n.Spec.Availability != dswarm.NodeAvailabilityActive || len(n.Spec.Labels) > 0) {
+			n.Spec.Role, n.Spec.Availability, n.Spec.Labels = dswarm.NodeRoleWorker, dswarm.NodeAvailabilityActive, nil
+			s.docker.NodeUpdate(ctx, wID, n.Version, n.Spec)
+		}
+	})
+	if r := admin.get("/nodes"); !strings.Contains(r.Body, manager.Hostname) || !strings.Contains(r.Body, worker.Hostname) || !strings.Contains(r.Body, "(leader)") {
+		t.Fatalf("nodes page: %s", r.Body)
+	}
+	post := func(path string, form url.Values) page {
+		admin.get(path[:strings.LastIndex(path, "/")])
+		return admin.post(path, form)
+	}
+
+	// The last manager cannot be demoted.
+	if r := post("/nodes/"+mgrID+"/role", url.Values{"role": {"worker"}, "version": {fmt.Sprint(mgrVersion)}, "confirm": {"yes"}}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "last manager") {
+		t.Errorf("demote the last manager: %d", r.Status)
+	}
+	// Promotion asks first, with the quorum warnings, then is followed to a reachable manager.
+	r := post("/nodes/"+wID+"/role", url.Values{"role": {"manager"}, "version": {fmt.Sprint(wVersion)}})
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, "2 managers, an even number") || !strings.Contains(r.Body, "losing one more would lose the quorum") || !strings.Contains(r.Body, "confirm-change") {
+		t.Fatalf("promotion's confirmation: %d %s", r.Status, r.Body)
+	}
+	if n, _, _ := s.docker.NodeInspectWithRaw(ctx, wID); n.Spec.Role != dswarm.NodeRoleWorker {
+		t.Fatal("asking for confirmation promoted the node")
+	}
+	if r := admin.post("/nodes/"+wID+"/role", url.Values{"role": {"manager"}, "version": {fmt.Sprint(wVersion)}, "confirm": {"yes"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("confirm promotion: %d %s", r.Status, r.Body)
+	}
+	eventually(t, 60*time.Second, "the promoted node becomes a reachable manager", func() string {
+		live := admin.get("/nodes/" + wID + "/live").Body
+		if !strings.Contains(live, `class="role">manager`) || !strings.Contains(live, ">reachable<") {
+			return live
+		}
+		return ""
+	})
+	// A stale page (the version before the promotion) is refused and shows the node as it is.
+	if r := admin.post("/nodes/"+wID+"/role", url.Values{"role": {"worker"}, "version": {fmt.Sprint(wVersion)}, "confirm": {"yes"}}); r.Status != http.StatusConflict || !strings.Contains(r.Body, "Someone changed") {
+		t.Errorf("a stale demotion: %d", r.Status)
+	}
+	_, v := nodeID(worker.Hostname)
+	if r := admin.post("/nodes/"+wID+"/role", url.Values{"role": {"worker"}, "version": {fmt.Sprint(v)}, "confirm": {"yes"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("demote back: %d %s", r.Status, r.Body)
+	}
+	eventually(t, 60*time.Second, "the node is a worker again", func() string {
+		if n, _, _ := s.docker.NodeInspectWithRaw(ctx, wID); n.ManagerStatus != nil || n.Spec.Role != dswarm.NodeRoleWorker {
+			return fmt.Sprintf("%s %+v", n.Spec.Role, n.ManagerStatus)
+		}
+		return ""
+	})
+
+	// Draining moves the node's tasks; the page lists them first and follows the move.
+	svc := uniq("spread")
+	spec := serviceSpec(svc)
+	two := uint64(2)
+	spec.Mode.Replicated.Replicas = &two
+	spec.TaskTemplate.Placement = &dswarm.Placement{Constraints: []string{"node.role==worker"}, MaxReplicas: 1}
+	s.createService(t, spec)
+	onWorker := func(hostname string) int {
+		id, _ := nodeID(hostname)
+		tasks, _ := s.docker.TaskList(ctx, dswarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", svc), filters.Arg("node", id), filters.Arg("desired-state", "running"))})
+		return len(tasks)
+	}
+	eventually(t, 60*time.Second, "one task on each worker", func() string {
+		if onWorker(worker.Hostname) != 1 || onWorker(other.Hostname) != 1 {
+			return fmt.Sprintf("%d and %d", onWorker(worker.Hostname), onWorker(other.Hostname))
+		}
+		return ""
+	})
+	_, v = nodeID(worker.Hostname)
+	r = post("/nodes/"+wID+"/availability", url.Values{"availability": {"drain"}, "version": {fmt.Sprint(v)}})
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, "Draining moves these tasks to other nodes: "+svc) {
+		t.Fatalf("drain's confirmation: %d %s", r.Status, r.Body)
+	}
+	spec.TaskTemplate.Placement.MaxReplicas = 0 // let both run on the other worker
+	cur, _, _ := s.docker.ServiceInspectWithRaw(ctx, svc, dswarm.ServiceInspectOptions{})
+	cur.Spec.TaskTemplate.Placement.MaxReplicas = 0
+	s.docker.ServiceUpdate(ctx, cur.ID, cur.Version, cur.Spec, dswarm.ServiceUpdateOptions{})
+	if r := admin.post("/nodes/"+wID+"/availability", url.Values{"availability": {"drain"}, "version": {fmt.Sprint(v)}, "confirm": {"yes"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("confirm drain: %d %s", r.Status, r.Body)
+	}
+	eventually(t, 60*time.Second, "the drained node's tasks move", func() string {
+		live := admin.get("/nodes/" + wID + "/live").Body
+		if onWorker(worker.Hostname) != 0 || onWorker(other.Hostname) != 2 || !strings.Contains(live, "Drained: no task runs here") {
+			return fmt.Sprintf("%d on the drained node, %d on the other: %s", onWorker(worker.Hostname), onWorker(other.Hostname), live)
+		}
+		return ""
+	})
+
+	// Labels follow Docker's rules and are audited.
+	_, v = nodeID(worker.Hostname)
+	if r := post("/nodes/"+wID+"/labels", url.Values{"key": {"Bad Key"}, "value": {"x"}, "version": {fmt.Sprint(v)}}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "lower-case letters") {
+		t.Errorf("a bad label key: %d", r.Status)
+	}
+	if r := admin.post("/nodes/"+wID+"/labels", url.Values{"key": {"zone"}, "value": {"eu-1"}, "version": {fmt.Sprint(v)}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("set a label: %d %s", r.Status, r.Body)
+	}
+	if n, _, _ := s.docker.NodeInspectWithRaw(ctx, wID); n.Spec.Labels["zone"] != "eu-1" || n.Spec.Availability != dswarm.NodeAvailabilityDrain {
+		t.Errorf("after the label: %v %s", n.Spec.Labels, n.Spec.Availability)
+	}
+	_, v = nodeID(worker.Hostname)
+	if r := admin.post("/nodes/"+wID+"/labels/delete", url.Values{"key": {"zone"}, "version": {strconv.FormatUint(v, 10)}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("remove the label: %d", r.Status)
+	}
+	_, v = nodeID(worker.Hostname)
+	admin.post("/nodes/"+wID+"/availability", url.Values{"availability": {"active"}, "version": {fmt.Sprint(v)}})
+	recs, _ := s.Store.AuditRecords(ctx, store.AuditFilter{Actor: "nodeadmin"})
+	var actions []string
+	for _, rec := range recs {
+		actions = append(actions, rec.Action+" "+rec.Outcome)
+	}
+	for _, want := range []string{"node.role ok", "node.role denied: ", "node.availability ok", "node.label ok", "node.label-remove ok"} {
+		if !strings.Contains(strings.Join(actions, "\n"), want) {
+			t.Errorf("audit lacks %q: %v", want, actions)
+		}
+	}
+}

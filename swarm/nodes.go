@@ -1,0 +1,218 @@
+package swarm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/docker/docker/api/types/filters"
+	dswarm "github.com/docker/docker/api/types/swarm"
+)
+
+// NodeInfo is a swarm node as the nodes page shows it.
+type NodeInfo struct {
+	ID            string
+	Version       uint64 // the spec version the page's actions are based on
+	Hostname      string
+	Role          string // manager or worker
+	Leader        bool
+	Status        string // ready, down, unknown, disconnected
+	Availability  string // active, pause, drain
+	Reachability  string // managers: reachable, unreachable, unknown
+	Addr          string
+	EngineVersion string
+	Labels        map[string]string
+	CPUs          float64
+	MemoryBytes   int64
+	RunningTasks  int
+}
+
+// Manager reports whether the node is a manager.
+func (n NodeInfo) Manager() bool { return n.Role == string(dswarm.NodeRoleManager) }
+
+// NodeInfos lists the nodes with their running task counts, managers first.
+func (e *Engine) NodeInfos(ctx context.Context) ([]NodeInfo, error) {
+	list, err := e.cli.NodeList(ctx, dswarm.NodeListOptions{})
+	if err != nil {
+		return nil, e.wrap(err)
+	}
+	tasks, err := e.cli.TaskList(ctx, dswarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("desired-state", "running"))})
+	if err != nil {
+		return nil, e.wrap(err)
+	}
+	running := map[string]int{}
+	for _, t := range tasks {
+		if t.Status.State == dswarm.TaskStateRunning {
+			running[t.NodeID]++
+		}
+	}
+	out := make([]NodeInfo, 0, len(list))
+	for _, n := range list {
+		out = append(out, nodeInfo(n, running[n.ID]))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Manager() != out[j].Manager() {
+			return out[i].Manager()
+		}
+		return out[i].Hostname < out[j].Hostname
+	})
+	return out, nil
+}
+
+func nodeInfo(n dswarm.Node, running int) NodeInfo {
+	i := NodeInfo{ID: n.ID, Version: n.Version.Index, Hostname: n.Description.Hostname, Role: string(n.Spec.Role),
+		Status: string(n.Status.State), Availability: string(n.Spec.Availability), Addr: n.Status.Addr,
+		EngineVersion: n.Description.Engine.EngineVersion, Labels: n.Spec.Labels, RunningTasks: running,
+		CPUs: float64(n.Description.Resources.NanoCPUs) / 1e9, MemoryBytes: n.Description.Resources.MemoryBytes}
+	if m := n.ManagerStatus; m != nil {
+		i.Leader, i.Reachability = m.Leader, string(m.Reachability)
+		if a := m.Addr; a != "" && i.Addr == "" {
+			i.Addr = a
+		}
+	}
+	return i
+}
+
+// NodeInfo returns one node by id or hostname.
+func (e *Engine) NodeInfo(ctx context.Context, idOrName string) (NodeInfo, error) {
+	nodes, err := e.NodeInfos(ctx)
+	if err != nil {
+		return NodeInfo{}, err
+	}
+	for _, n := range nodes {
+		if n.ID == idOrName || n.Hostname == idOrName {
+			return n, nil
+		}
+	}
+	return NodeInfo{}, &engineError{msg: "No node named " + idOrName + ".", kind: ErrNotFound}
+}
+
+// NodeTasks lists the tasks the swarm wants running on a node.
+func (e *Engine) NodeTasks(ctx context.Context, id string) ([]Task, error) {
+	tasks, err := e.cli.TaskList(ctx, dswarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("node", id), filters.Arg("desired-state", "running"))})
+	if err != nil {
+		return nil, e.wrap(err)
+	}
+	services, err := e.Services(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, s := range services {
+		names[s.ID] = s.Spec.Name
+	}
+	out := make([]Task, 0, len(tasks))
+	for _, t := range tasks {
+		task := Task{ID: t.ID, Node: id, State: string(t.Status.State), DesiredState: string(t.DesiredState), Message: t.Status.Message,
+			Error: t.Status.Err, UpdatedAt: t.UpdatedAt, Service: names[t.ServiceID]}
+		if t.Status.ContainerStatus != nil {
+			task.ContainerID = t.Status.ContainerStatus.ContainerID
+		}
+		out = append(out, task)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Service < out[j].Service })
+	return out, nil
+}
+
+// ErrStale means the node changed since the view an action was based on.
+var ErrStale = errors.New("the node changed since this page was loaded")
+
+// UpdateNode changes a node's spec, refusing when its version is not the one the caller saw.
+func (e *Engine) UpdateNode(ctx context.Context, id string, version uint64, change func(*dswarm.NodeSpec)) error {
+	n, _, err := e.cli.NodeInspectWithRaw(ctx, id)
+	if err != nil {
+		return e.wrap(err)
+	}
+	if n.Version.Index != version {
+		return ErrStale
+	}
+	spec := n.Spec
+	change(&spec)
+	err = e.cli.NodeUpdate(ctx, id, n.Version, spec)
+	if err != nil && strings.Contains(err.Error(), "out of sequence") {
+		return ErrStale
+	}
+	if err != nil {
+		return e.wrap(err)
+	}
+	return nil
+}
+
+// RoleChange says whether a promotion or demotion may go ahead, and what it risks.
+type RoleChange struct {
+	Refusal  string   // set: the change must not happen
+	Warnings []string // the user confirms these first
+}
+
+// CheckRoleChange weighs promoting or demoting a node against the managers' quorum.
+func CheckRoleChange(nodes []NodeInfo, id, role string) RoleChange {
+	var target *NodeInfo
+	managers, reachable := 0, 0
+	for i := range nodes {
+		n := &nodes[i]
+		if n.ID == id {
+			target = n
+		}
+		if n.Manager() {
+			managers++
+			if n.Reachability == "reachable" {
+				reachable++
+			}
+		}
+	}
+	var rc RoleChange
+	switch {
+	case target == nil:
+		rc.Refusal = "There is no such node."
+		return rc
+	case target.Role == role:
+		rc.Refusal = fmt.Sprintf("%s is already a %s.", target.Hostname, role)
+		return rc
+	case role == "manager" && target.Status != "ready":
+		rc.Refusal = fmt.Sprintf("%s is %s: a node must be up to join the managers.", target.Hostname, target.Status)
+		return rc
+	case role == "worker" && managers == 1:
+		rc.Refusal = fmt.Sprintf("%s is the last manager: the swarm cannot run without one. Promote another node first.", target.Hostname)
+		return rc
+	}
+	after, reachableAfter := managers+1, reachable+1
+	if role == "worker" {
+		after, reachableAfter = managers-1, reachable
+		if target.Reachability == "reachable" {
+			reachableAfter--
+		}
+	}
+	quorum := after/2 + 1
+	if role == "worker" && reachableAfter < quorum {
+		rc.Refusal = fmt.Sprintf("Demoting %s would leave %d reachable managers of %d, fewer than the %d a quorum needs: the swarm would stop accepting changes.", target.Hostname, reachableAfter, after, quorum)
+		return rc
+	}
+	if after%2 == 0 {
+		rc.Warnings = append(rc.Warnings, fmt.Sprintf("This leaves %d managers, an even number: it tolerates no more manager failures than %d would (%d), while one more manager must agree on every change.", after, after-1, (after-1)/2))
+	}
+	if reachableAfter-1 < quorum {
+		rc.Warnings = append(rc.Warnings, fmt.Sprintf("With %d managers, losing one more would lose the quorum (%d needed): the swarm would stop accepting changes until it returns.", after, quorum))
+	}
+	if role == "worker" && target.Leader {
+		rc.Warnings = append(rc.Warnings, fmt.Sprintf("%s is the leader: the managers elect another, and changes pause for a few seconds.", target.Hostname))
+	}
+	return rc
+}
+
+var labelKey = regexp.MustCompile(`^[a-z0-9]([a-z0-9._-]{0,126}[a-z0-9])?$`)
+
+// ValidateNodeLabel checks a label the way placement constraints can use it.
+func ValidateNodeLabel(key, value string) (field, msg string) {
+	switch {
+	case !labelKey.MatchString(key):
+		return "key", "Use lower-case letters, digits, '.', '_' and '-', starting and ending with a letter or digit (at most 128), such as zone or berth.data."
+	case strings.HasPrefix(key, "com.docker.") || strings.HasPrefix(key, "io.docker.") || strings.HasPrefix(key, "org.dockerproject."):
+		return "key", "Docker reserves this prefix."
+	case len(value) > 1024 || strings.ContainsAny(value, "=\x00\n\r\t"):
+		return "value", "A value has at most 1024 characters, no '=' or control characters."
+	}
+	return "", ""
+}

@@ -38,7 +38,7 @@ func (h *Handlers) DashboardStatus(c echo.Context) error {
 // EngineBanner is the layout's banner, polled so it clears when the engine returns.
 func (h *Handlers) EngineBanner(c echo.Context) error {
 	st := h.engine.Cached()
-	return fragment(c, http.StatusOK, views.EngineBannerView(views.EngineBanner{Reachable: st.Reachable, Error: st.Error}))
+	return fragment(c, http.StatusOK, views.EngineBannerView(views.EngineBanner{Reachable: st.Reachable, Error: st.Error, Locked: st.SwarmState == "locked"}))
 }
 
 // InitializeEnvironment turns the engine into a swarm manager with Berth's encrypted overlay network.

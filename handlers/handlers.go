@@ -65,6 +65,10 @@ type Engine interface {
 	NodeInfo(ctx context.Context, idOrName string) (swarm.NodeInfo, error)
 	NodeTasks(ctx context.Context, id string) ([]swarm.Task, error)
 	UpdateNode(ctx context.Context, id string, version uint64, change func(*dswarm.NodeSpec)) error
+	Autolock(ctx context.Context) (bool, error)
+	SetAutolock(ctx context.Context, on bool) (string, error)
+	RotateUnlockKey(ctx context.Context) (string, error)
+	Unlock(ctx context.Context, key string) error
 	LoadBalancer(ctx context.Context) (swarm.LoadBalancer, swarm.Service, bool, error)
 	DeployLoadBalancer(ctx context.Context, lb swarm.LoadBalancer, cert *swarm.CertUpload) error
 	RemoveLoadBalancer(ctx context.Context) error

@@ -36,14 +36,86 @@ func (h *Handlers) nodeRows(c echo.Context) ([]views.NodeRow, error) {
 	return rows, nil
 }
 
-// NodesPage lists the nodes.
+// swarmLock reads whether this manager is locked and whether autolock is on.
+func (h *Handlers) swarmLock(c echo.Context) (views.SwarmLock, error) {
+	lock := views.SwarmLock{Locked: h.engine.Refresh(c.Request().Context()).SwarmState == "locked"}
+	if u := currentUser(c); u != nil {
+		lock.IsAdmin = u.Role == store.RoleAdmin
+	}
+	if lock.Locked {
+		return lock, nil
+	}
+	on, err := h.engine.Autolock(c.Request().Context())
+	lock.Autolock = on
+	return lock, err
+}
+
+func (h *Handlers) renderNodes(c echo.Context, status int, lock views.SwarmLock) error {
+	var rows []views.NodeRow
+	if !lock.Locked {
+		var err error
+		if rows, err = h.nodeRows(c); err != nil {
+			return err
+		}
+	}
+	p := h.page(c, "Nodes", "nodes")
+	return h.render(c, status, p, views.NodesPage(p, rows, lock))
+}
+
+// NodesPage lists the nodes, or offers to unlock a locked manager.
 func (h *Handlers) NodesPage(c echo.Context) error {
-	rows, err := h.nodeRows(c)
+	lock, err := h.swarmLock(c)
 	if err != nil {
 		return err
 	}
-	p := h.page(c, "Nodes", "nodes")
-	return h.render(c, http.StatusOK, p, views.NodesPage(p, rows))
+	return h.renderNodes(c, http.StatusOK, lock)
+}
+
+// SetAutolock turns autolock on or off, or rotates the key; a new key is shown once and never kept.
+func (h *Handlers) SetAutolock(c echo.Context) error {
+	ctx := c.Request().Context()
+	var key string
+	var err error
+	action := c.FormValue("action")
+	switch action {
+	case "on":
+		key, err = h.engine.SetAutolock(ctx, true)
+	case "off":
+		_, err = h.engine.SetAutolock(ctx, false)
+	case "rotate":
+		key, err = h.engine.RotateUnlockKey(ctx)
+	default:
+		return echo.NewHTTPError(http.StatusBadRequest, "Choose on, off or rotate.")
+	}
+	lock, lerr := h.swarmLock(c)
+	if lerr != nil {
+		return lerr
+	}
+	if err != nil {
+		h.audit(c, "swarm.autolock", "swarm", "failed: "+err.Error(), action)
+		lock.Error = "The swarm refused: " + err.Error()
+		return h.renderNodes(c, http.StatusUnprocessableEntity, lock)
+	}
+	h.audit(c, "swarm.autolock", "swarm", "ok", action+" (the key is shown to the admin once, not recorded)")
+	lock.NewKey = key
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return h.renderNodes(c, http.StatusOK, lock)
+}
+
+// UnlockSwarm gives a locked manager its unlock key; Berth neither keeps nor logs it.
+func (h *Handlers) UnlockSwarm(c echo.Context) error {
+	err := h.engine.Unlock(c.Request().Context(), c.FormValue("unlock_key"))
+	lock, lerr := h.swarmLock(c)
+	if lerr != nil {
+		return lerr
+	}
+	if err != nil {
+		h.audit(c, "swarm.unlock", "node:"+h.engine.Cached().NodeName, "failed: "+err.Error(), "")
+		lock.Error = err.Error()
+		return h.renderNodes(c, http.StatusUnprocessableEntity, lock)
+	}
+	h.audit(c, "swarm.unlock", "node:"+h.engine.Cached().NodeName, "ok", "")
+	return h.redirectNotice(c, "/nodes", "Unlocked.")
 }
 
 // NodesLive is the nodes table, polled by the page.

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/berthhq/berth/store"
+	"github.com/berthhq/berth/swarm/enginetest"
 	"github.com/docker/docker/api/types/filters"
 	dswarm "github.com/docker/docker/api/types/swarm"
 )
@@ -147,5 +149,68 @@ func TestNodesPromoteDemoteDrainAndLabelSafely(t *testing.T) {
 		if !strings.Contains(strings.Join(actions, "\n"), want) {
 			t.Errorf("audit lacks %q: %v", want, actions)
 		}
+	}
+}
+
+func TestAutolockKeyShownOnceAndLockedManagerUnlocks(t *testing.T) {
+	node := enginetest.Dedicated(t)
+	ctx := context.Background()
+	ts := newServer(t, node.Host())
+	if err := ts.Engine.Initialize(ctx, node.Addr); err != nil {
+		t.Fatal(err)
+	}
+	ts.addUser("lockadmin", store.RoleAdmin)
+	admin := ts.client()
+	admin.login("lockadmin", testPassword, "")
+	keyIn := regexp.MustCompile(`SWMKEY-1-[A-Za-z0-9+/=]+`)
+	admin.get("/nodes")
+	r := admin.post("/nodes/autolock", url.Values{"action": {"on"}})
+	key := keyIn.FindString(r.Body)
+	if r.Status != http.StatusOK || key == "" || !strings.Contains(r.Body, "shown this once") {
+		t.Fatalf("turning autolock on: %d %s", r.Status, r.Body)
+	}
+	if again := admin.get("/nodes").Body; keyIn.MatchString(again) || !strings.Contains(again, "On: managers encrypt") {
+		t.Error("the key is shown again, or autolock is not on")
+	}
+	// The manager restarts locked: every page says so, and the nodes page offers the unlock form.
+	node.Stop()
+	if err := node.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the locked banner", func() string {
+		if b := admin.get("/").Body; !strings.Contains(b, "The swarm is locked on this manager") {
+			return "no banner"
+		}
+		return ""
+	})
+	admin.get("/nodes")
+	if r := admin.post("/nodes/unlock", url.Values{"unlock_key": {"SWMKEY-1-wrongwrongwrongwrongwrongwrongwrongwrongwrong"}}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "does not unlock this manager") {
+		t.Errorf("a wrong key: %d %s", r.Status, r.Body)
+	}
+	if r := admin.post("/nodes/unlock", url.Values{"unlock_key": {key}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("unlock: %d %s", r.Status, r.Body)
+	}
+	eventually(t, 30*time.Second, "the unlocked nodes list", func() string {
+		if b := admin.get("/nodes").Body; !strings.Contains(b, `id="nodes"`) || strings.Contains(b, "The swarm is locked") {
+			return "still locked"
+		}
+		return ""
+	})
+	// Rotating gives a new key; turning it off leaves none.
+	admin.get("/nodes")
+	rotated := keyIn.FindString(admin.post("/nodes/autolock", url.Values{"action": {"rotate"}}).Body)
+	if rotated == "" || rotated == key {
+		t.Errorf("rotation gave %q", rotated)
+	}
+	admin.get("/nodes")
+	if r := admin.post("/nodes/autolock", url.Values{"action": {"off"}}); !strings.Contains(r.Body, "Off: a manager") {
+		t.Errorf("turning autolock off: %d", r.Status)
+	}
+	if strings.Contains(ts.Log.String(), key) || strings.Contains(ts.Log.String(), rotated) || dbFilesContain(t, ts.Data, []byte(key)) || dbFilesContain(t, ts.Data, []byte(rotated)) {
+		t.Error("an unlock key was logged or stored")
+	}
+	recs, _ := ts.Store.AuditRecords(ctx, store.AuditFilter{Action: "swarm.unlock"})
+	if len(recs) != 2 || recs[0].Outcome != "ok" && recs[1].Outcome != "ok" {
+		t.Errorf("unlock audit: %+v", recs)
 	}
 }

@@ -76,7 +76,7 @@ func (h *Handlers) page(c echo.Context, title, nav string) views.Page {
 		p.User = &views.Viewer{Username: u.Username, Role: string(u.Role)}
 	}
 	st := h.engine.Cached()
-	p.Engine = views.EngineBanner{Reachable: st.Reachable, Error: st.Error}
+	p.Engine = views.EngineBanner{Reachable: st.Reachable, Error: st.Error, Locked: st.SwarmState == "locked"}
 	return p
 }
 

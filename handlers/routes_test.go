@@ -195,6 +195,8 @@ var roleModel = map[string]store.Role{
 	"POST /services/:name/domains":             store.RoleOperator,
 	"GET /domains":                             store.RoleViewer,
 	"GET /nodes":                               store.RoleViewer,
+	"POST /nodes/autolock":                     store.RoleAdmin,
+	"POST /nodes/unlock":                       store.RoleAdmin,
 	"GET /nodes/live":                          store.RoleViewer,
 	"GET /nodes/:id":                           store.RoleViewer,
 	"GET /nodes/:id/live":                      store.RoleViewer,

@@ -34,6 +34,7 @@ func (v *Viewer) CanOperate() bool { return v != nil && (v.Role == "admin" || v.
 type EngineBanner struct {
 	Reachable bool
 	Error     string
+	Locked    bool // the swarm is locked on this manager (autolock after a restart)
 }
 
 // CSRFHeaders is the hx-headers value that sends the CSRF token with htmx requests.

@@ -214,3 +214,46 @@ func TestAutolockKeyShownOnceAndLockedManagerUnlocks(t *testing.T) {
 		t.Errorf("unlock audit: %+v", recs)
 	}
 }
+
+func TestAStoppedWorkerShowsDownAndComesBack(t *testing.T) {
+	s := newSwarmServer(t)
+	ctx := context.Background()
+	worker := s.cluster.Nodes[2]
+	t.Cleanup(func() { worker.Start(context.Background()) }) // whatever happens, the shared swarm gets its node back
+	stopped := time.Now()
+	worker.Stop()
+	eventually(t, 60*time.Second, worker.Hostname+" shown as down", func() string {
+		if row := rowOf(s.op.get("/nodes/live").Body, worker.Hostname); !strings.Contains(row, `status state-warn">down`) {
+			return row
+		}
+		return ""
+	})
+	t.Logf("%s shown as down %s after its engine stopped", worker.Hostname, time.Since(stopped).Round(100*time.Millisecond))
+	for _, path := range []string{"/", "/services", "/nodes", "/volumes", "/containers", "/domains", "/backups", "/audit"} {
+		if r := s.op.get(path); r.Status != http.StatusOK {
+			t.Errorf("%s with a node down: %d", path, r.Status)
+		}
+	}
+	if err := worker.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, worker.Hostname+" ready again", func() string {
+		if row := rowOf(s.op.get("/nodes/live").Body, worker.Hostname); !strings.Contains(row, `status state-ok">ready`) {
+			return row
+		}
+		return ""
+	})
+}
+
+// rowOf returns the nodes table's row of a host.
+func rowOf(table, hostname string) string {
+	i := strings.Index(table, `id="node-`+hostname+`"`)
+	if i < 0 {
+		return "no row for " + hostname
+	}
+	end := strings.Index(table[i:], "</tr>")
+	if end < 0 {
+		return table[i:]
+	}
+	return table[i : i+end]
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	dswarm "github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/api/types/volume"
 )
 
 // backupEnv is a Berth server on an engine of its own, with an operator's token.
@@ -79,6 +80,8 @@ func (e *backupEnv) backupNow(t *testing.T) apiSnapshot {
 func TestBackupRestoresVolumesAndObjectsAndDetectsTampering(t *testing.T) {
 	e := newBackupEnv(t)
 	ctx := context.Background()
+	cli, _ := e.node.Client()
+	defer cli.Close()
 	api := func(method, path string, body any, want int) apiResult {
 		t.Helper()
 		r := e.api(t, e.token, method, path, body)
@@ -140,6 +143,9 @@ func TestBackupRestoresVolumesAndObjectsAndDetectsTampering(t *testing.T) {
 	}
 
 	// Onto a new volume, read by another service.
+	if _, err := cli.VolumeCreate(ctx, volume.CreateOptions{Name: "not-berths"}); err != nil {
+		t.Fatal(err)
+	}
 	if r := restore(map[string]any{"mapping": "appdata", "node": e.node.Hostname, "target_volume": "appdata-copy"}); r.Status != http.StatusOK {
 		t.Fatalf("restore to a new volume: %d %s", r.Status, r.Body)
 	}
@@ -157,6 +163,7 @@ func TestBackupRestoresVolumesAndObjectsAndDetectsTampering(t *testing.T) {
 		{map[string]any{"mapping": "appdata", "node": "no-such-node"}, "There is no node named no-such-node"},
 		{map[string]any{"mapping": "other", "node": e.node.Hostname}, "holds no archive of other"},
 		{map[string]any{"mapping": "appdata", "node": e.node.Hostname, "target_volume": "../x"}, "volume name"},
+		{map[string]any{"mapping": "appdata", "node": e.node.Hostname, "target_volume": "not-berths"}, "a volume Berth does not manage"},
 	} {
 		if r := restore(tc.body); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, tc.field) {
 			t.Errorf("restore %v: %d %s", tc.body, r.Status, r.Body)
@@ -250,8 +257,6 @@ func TestBackupRestoresVolumesAndObjectsAndDetectsTampering(t *testing.T) {
 	for _, path := range []string{"/api/v1/services/app", "/api/v1/services/reader"} {
 		api(http.MethodDelete, path, nil, http.StatusNoContent)
 	}
-	cli, _ := e.node.Client()
-	defer cli.Close()
 	waitGone := time.Now().Add(30 * time.Second)
 	for {
 		tasks, _ := cli.TaskList(ctx, dswarm.TaskListOptions{})

@@ -107,7 +107,7 @@ func (lb *LoadBalancer) Validate(cert *CertUpload) map[string]string {
 	if lb.PortMode != "host" && lb.PortMode != "ingress" {
 		errs["port_mode"] = "Choose host or ingress."
 	}
-	if !strings.HasPrefix(lb.EngineSocket, "/") {
+	if !strings.HasPrefix(lb.EngineSocket, "/") || !strings.HasSuffix(lb.EngineSocket, ".sock") || strings.Contains(lb.EngineSocket, "..") {
 		errs["engine_socket"] = "Enter the absolute path of the Docker socket on the node, such as " + lbSocketPath + "."
 	}
 	return errs

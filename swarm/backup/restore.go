@@ -92,6 +92,9 @@ func (r *Runner) RestoreVolume(ctx context.Context, req VolumeRestore) (VolumeRe
 	if err := r.checkNode(ctx, req.Node); err != nil {
 		return out, err
 	}
+	if err := r.checkTargetVolume(ctx, out.Volume); err != nil {
+		return out, err
+	}
 	if !r.mu.TryLock() {
 		return out, ErrBusy
 	}
@@ -183,6 +186,27 @@ func (r *Runner) restoreStream(ctx context.Context, id string, v VolumeCopy, vol
 		return counted.n, fmt.Errorf("the archive changed while it was restored (checksum %s)", got)
 	}
 	return counted.n, nil
+}
+
+// checkTargetVolume refuses an existing volume Berth does not manage (Berth's own data, another tool's).
+func (r *Runner) checkTargetVolume(ctx context.Context, volume string) error {
+	maps, err := r.Vault.Mappings(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range maps {
+		if m.Name == volume {
+			return nil
+		}
+	}
+	exists, err := r.Engine.VolumeExists(ctx, volume)
+	if err != nil {
+		return err
+	}
+	if exists {
+		return &RequestError{"target_volume", volume + " is a volume Berth does not manage: restore into a volume mapping or a new volume."}
+	}
+	return nil
 }
 
 // checkNode refuses a node that does not exist, is down, or cannot be reached without the agent.

@@ -60,9 +60,8 @@ type Engine interface {
 	CreateMappingVolume(ctx context.Context, name string) error
 	RemoveMappingVolume(ctx context.Context, name string) error
 
-	Nodes(ctx context.Context) ([]swarm.Node, error)
+	Nodes(ctx context.Context) ([]swarm.NodeInfo, error)
 	NodeInfos(ctx context.Context) ([]swarm.NodeInfo, error)
-	NodeInfo(ctx context.Context, idOrName string) (swarm.NodeInfo, error)
 	NodeTasks(ctx context.Context, id string) ([]swarm.Task, error)
 	UpdateNode(ctx context.Context, id string, version uint64, change func(*dswarm.NodeSpec)) error
 	Autolock(ctx context.Context) (bool, error)

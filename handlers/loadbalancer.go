@@ -36,7 +36,7 @@ func (h *Handlers) lbForm(c echo.Context) (views.LoadBalancerForm, error) {
 		return views.LoadBalancerForm{}, err
 	}
 	for _, n := range nodes {
-		if n.Manager {
+		if n.Manager() {
 			f.Nodes = append(f.Nodes, n.Hostname)
 		}
 	}

@@ -120,6 +120,8 @@ func TestLoadBalancerRoutesDomainsOverHTTPSOnly(t *testing.T) {
 	zone := uniq("z") + ".test"
 	ca := newTestCA(t, "*."+zone)
 	s.handler.cfg.CertRoots = ca.pool
+	// The test's DNS: this machine resolves no test domain, so these answers stand in for it.
+	s.handler.cfg.Resolver = fixedResolver{"b." + zone: {"203.0.113.10"}, "w." + zone: {"198.51.100.7"}}
 
 	// Bad settings are refused at their field and deploy nothing.
 	for _, tc := range []struct {
@@ -243,6 +245,29 @@ func TestLoadBalancerRoutesDomainsOverHTTPSOnly(t *testing.T) {
 		t.Errorf("refused mappings changed the service: version %d -> %d", before.Version.Index, after.Version.Index)
 	}
 
+	// The DNS check: a host pointing elsewhere is a warning, and refused once the admin makes the check blocking.
+	s.Store.SetSetting(ctx, store.SettingPublicAddress, "203.0.113.10")
+	s.op.get("/services/" + b + "/domains")
+	if r := s.op.post("/services/"+b+"/domains", url.Values{"domain_host": {hostB, "w." + zone}, "domain_port": {"8080", "8080"}, "domain_path": {"", ""}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("a mapping with a DNS warning: %d %s", r.Status, r.Body)
+	}
+	if r := s.op.get("/services/" + b); !strings.Contains(r.Body, "w."+zone+" resolves to 198.51.100.7, not to this manager&#39;s public address 203.0.113.10") {
+		t.Errorf("no DNS warning after saving: %s", r.Body)
+	}
+	s.Store.SetSetting(ctx, store.SettingDNSBlocking, "true")
+	before, _, _ = s.docker.ServiceInspectWithRaw(ctx, b, dswarm.ServiceInspectOptions{})
+	if r := s.api(t, s.token, http.MethodPatch, "/api/v1/services/"+b, map[string]any{"domains": []map[string]any{{"host": hostB, "port": 8080}, {"host": "v." + zone, "port": 8080}}}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "v."+zone+" does not resolve yet") || strings.Contains(r.Body, "b."+zone+" ") {
+		t.Errorf("a blocking DNS check: %d %s", r.Status, r.Body)
+	}
+	if after, _, _ := s.docker.ServiceInspectWithRaw(ctx, b, dswarm.ServiceInspectOptions{}); after.Version.Index != before.Version.Index {
+		t.Error("a mapping the DNS check refused changed the service")
+	}
+	s.Store.SetSetting(ctx, store.SettingDNSBlocking, "false")
+	s.Store.SetSetting(ctx, store.SettingPublicAddress, "")
+	if r := s.api(t, s.token, http.MethodPatch, "/api/v1/services/"+b, map[string]any{"domains": []map[string]any{{"host": hostB, "port": 8080}}}); r.Status != http.StatusOK {
+		t.Fatalf("back to one domain: %d %s", r.Status, r.Body)
+	}
+
 	// The active domains page and API show both, with the certificate's issuer.
 	if r := s.op.get("/domains"); !strings.Contains(r.Body, hostA) || !strings.Contains(r.Body, hostB) || !strings.Contains(r.Body, "issued by Berth Test CA") {
 		t.Errorf("domains page: %s", r.Body)
@@ -326,4 +351,14 @@ func TestLoadBalancerRoutesDomainsOverHTTPSOnly(t *testing.T) {
 	if len(recs) != 1 || !strings.Contains(recs[0].Detail, "TLS compatible") {
 		t.Errorf("audit of the policy change: %+v", recs)
 	}
+}
+
+// fixedResolver answers the test's host names; any other does not resolve.
+type fixedResolver map[string][]string
+
+func (f fixedResolver) LookupHost(_ context.Context, host string) ([]string, error) {
+	if addrs, ok := f[host]; ok {
+		return addrs, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 }

@@ -38,7 +38,7 @@ func (h *Handlers) nodeRows(c echo.Context) ([]views.NodeRow, error) {
 
 // swarmLock reads whether this manager is locked and whether autolock is on.
 func (h *Handlers) swarmLock(c echo.Context) (views.SwarmLock, error) {
-	lock := views.SwarmLock{Locked: h.engine.Refresh(c.Request().Context()).SwarmState == "locked"}
+	lock := views.SwarmLock{Locked: h.engine.Cached().SwarmState == "locked"} // the status loop keeps it current
 	if u := currentUser(c); u != nil {
 		lock.IsAdmin = u.Role == store.RoleAdmin
 	}
@@ -127,16 +127,20 @@ func (h *Handlers) NodesLive(c echo.Context) error {
 	return fragment(c, http.StatusOK, views.NodesTable(rows))
 }
 
-// nodeDetail builds a node's page.
-func (h *Handlers) nodeDetail(c echo.Context) (views.NodeDetail, error) {
+// nodeDetail builds a node's page; it answers the listing too, for the quorum check.
+func (h *Handlers) nodeDetail(c echo.Context) (views.NodeDetail, []swarm.NodeInfo, error) {
 	ctx := c.Request().Context()
-	n, err := h.engine.NodeInfo(ctx, c.Param("id"))
+	nodes, err := h.engine.NodeInfos(ctx)
 	if err != nil {
-		return views.NodeDetail{}, err
+		return views.NodeDetail{}, nil, err
+	}
+	n, err := swarm.FindNode(nodes, c.Param("id"))
+	if err != nil {
+		return views.NodeDetail{}, nil, err
 	}
 	tasks, err := h.engine.NodeTasks(ctx, n.ID)
 	if err != nil {
-		return views.NodeDetail{}, err
+		return views.NodeDetail{}, nil, err
 	}
 	d := views.NodeDetail{Node: nodeRow(n)}
 	for _, t := range tasks {
@@ -145,7 +149,7 @@ func (h *Handlers) nodeDetail(c echo.Context) (views.NodeDetail, error) {
 	if u := currentUser(c); u != nil {
 		d.IsAdmin = u.Role == store.RoleAdmin
 	}
-	return d, nil
+	return d, nodes, nil
 }
 
 func (h *Handlers) renderNode(c echo.Context, status int, d views.NodeDetail) error {
@@ -155,7 +159,7 @@ func (h *Handlers) renderNode(c echo.Context, status int, d views.NodeDetail) er
 
 // NodePage shows one node.
 func (h *Handlers) NodePage(c echo.Context) error {
-	d, err := h.nodeDetail(c)
+	d, _, err := h.nodeDetail(c)
 	if err != nil {
 		return err
 	}
@@ -165,7 +169,7 @@ func (h *Handlers) NodePage(c echo.Context) error {
 
 // NodeLive is a node's state and tasks, polled by its page.
 func (h *Handlers) NodeLive(c echo.Context) error {
-	d, err := h.nodeDetail(c)
+	d, _, err := h.nodeDetail(c)
 	if err != nil {
 		return err
 	}
@@ -194,17 +198,13 @@ func (h *Handlers) changeNode(c echo.Context, d views.NodeDetail, action, detail
 
 // ChangeNodeRole promotes or demotes a node after the quorum check and the admin's confirmation.
 func (h *Handlers) ChangeNodeRole(c echo.Context) error {
-	d, err := h.nodeDetail(c)
+	d, nodes, err := h.nodeDetail(c)
 	if err != nil {
 		return err
 	}
 	role := c.FormValue("role")
 	if role != "manager" && role != "worker" {
 		return echo.NewHTTPError(http.StatusBadRequest, "Choose manager or worker.")
-	}
-	nodes, err := h.engine.NodeInfos(c.Request().Context())
-	if err != nil {
-		return err
 	}
 	check := swarm.CheckRoleChange(nodes, d.Node.ID, role)
 	if check.Refusal != "" {
@@ -228,7 +228,7 @@ func (h *Handlers) ChangeNodeRole(c echo.Context) error {
 
 // SetNodeAvailability sets active, pause or drain; draining asks first, listing what will move.
 func (h *Handlers) SetNodeAvailability(c echo.Context) error {
-	d, err := h.nodeDetail(c)
+	d, _, err := h.nodeDetail(c)
 	if err != nil {
 		return err
 	}
@@ -256,7 +256,7 @@ func (h *Handlers) SetNodeAvailability(c echo.Context) error {
 
 // SetNodeLabel adds or changes one label.
 func (h *Handlers) SetNodeLabel(c echo.Context) error {
-	d, err := h.nodeDetail(c)
+	d, _, err := h.nodeDetail(c)
 	if err != nil {
 		return err
 	}
@@ -278,7 +278,7 @@ func (h *Handlers) SetNodeLabel(c echo.Context) error {
 
 // DeleteNodeLabel removes one label.
 func (h *Handlers) DeleteNodeLabel(c echo.Context) error {
-	d, err := h.nodeDetail(c)
+	d, _, err := h.nodeDetail(c)
 	if err != nil {
 		return err
 	}

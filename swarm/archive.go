@@ -21,7 +21,7 @@ const archiveWriteBuffer = 64 << 10
 // archive endpoint (what docker cp uses), as the Docker client's CopyToContainer
 // does, but over a transport that writes the stream in large chunks.
 func (e *Engine) putArchive(ctx context.Context, id, dir string, body io.Reader) error {
-	e.cli.NegotiateAPIVersion(ctx)
+	// The API version is negotiated already: the helper container was created through the client.
 	dial := e.cli.Dialer()
 	transport := &http.Transport{
 		DialContext:       func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },

@@ -10,39 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	dswarm "github.com/docker/docker/api/types/swarm"
 )
-
-// Node is a swarm node as the load balancer form and domain checks need it.
-type Node struct {
-	ID       string
-	Hostname string
-	Addr     string
-	Manager  bool
-	Ready    bool
-	Labels   map[string]string
-}
-
-// Nodes lists the swarm's nodes, managers first.
-func (e *Engine) Nodes(ctx context.Context) ([]Node, error) {
-	list, err := e.cli.NodeList(ctx, dswarm.NodeListOptions{})
-	if err != nil {
-		return nil, e.wrap(err)
-	}
-	out := make([]Node, 0, len(list))
-	for _, n := range list {
-		out = append(out, Node{ID: n.ID, Hostname: n.Description.Hostname, Addr: n.Status.Addr,
-			Manager: n.Spec.Role == dswarm.NodeRoleManager, Ready: n.Status.State == dswarm.NodeStateReady, Labels: n.Spec.Labels})
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Manager != out[j].Manager {
-			return out[i].Manager
-		}
-		return out[i].Hostname < out[j].Hostname
-	})
-	return out, nil
-}
 
 // DomainState is a mapping with what DNS and the load balancer say about it.
 type DomainState struct {

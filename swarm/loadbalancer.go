@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -295,27 +296,18 @@ func (e *Engine) pruneLoadBalancerObjects(ctx context.Context, keep ...string) {
 	f := filters.NewArgs(filters.Arg("label", "berth.loadbalancer.object=true"))
 	if cs, err := e.cli.ConfigList(ctx, dswarm.ConfigListOptions{Filters: f}); err == nil {
 		for _, c := range cs {
-			if !contains(keep, c.Spec.Name) {
+			if !slices.Contains(keep, c.Spec.Name) {
 				e.cli.ConfigRemove(ctx, c.ID)
 			}
 		}
 	}
 	if ss, err := e.cli.SecretList(ctx, dswarm.SecretListOptions{Filters: f}); err == nil {
 		for _, s := range ss {
-			if !contains(keep, s.Spec.Name) {
+			if !slices.Contains(keep, s.Spec.Name) {
 				e.cli.SecretRemove(ctx, s.ID)
 			}
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s && s != "" {
-			return true
-		}
-	}
-	return false
 }
 
 // lbSpec builds the load balancer's service spec.

@@ -33,25 +33,18 @@ type NodeInfo struct {
 // Manager reports whether the node is a manager.
 func (n NodeInfo) Manager() bool { return n.Role == string(dswarm.NodeRoleManager) }
 
-// NodeInfos lists the nodes with their running task counts, managers first.
-func (e *Engine) NodeInfos(ctx context.Context) ([]NodeInfo, error) {
+// Ready reports whether the node is up.
+func (n NodeInfo) Ready() bool { return n.Status == string(dswarm.NodeStateReady) }
+
+// Nodes lists the swarm's nodes, managers first, without their task counts.
+func (e *Engine) Nodes(ctx context.Context) ([]NodeInfo, error) {
 	list, err := e.cli.NodeList(ctx, dswarm.NodeListOptions{})
 	if err != nil {
 		return nil, e.wrap(err)
 	}
-	tasks, err := e.cli.TaskList(ctx, dswarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("desired-state", "running"))})
-	if err != nil {
-		return nil, e.wrap(err)
-	}
-	running := map[string]int{}
-	for _, t := range tasks {
-		if t.Status.State == dswarm.TaskStateRunning {
-			running[t.NodeID]++
-		}
-	}
 	out := make([]NodeInfo, 0, len(list))
 	for _, n := range list {
-		out = append(out, nodeInfo(n, running[n.ID]))
+		out = append(out, nodeInfo(n, 0))
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Manager() != out[j].Manager() {
@@ -59,6 +52,29 @@ func (e *Engine) NodeInfos(ctx context.Context) ([]NodeInfo, error) {
 		}
 		return out[i].Hostname < out[j].Hostname
 	})
+	return out, nil
+}
+
+// NodeInfos lists the nodes with their running task counts, managers first.
+func (e *Engine) NodeInfos(ctx context.Context) ([]NodeInfo, error) {
+	out, err := e.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tasks, err := e.cli.TaskList(ctx, dswarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("desired-state", "running"))})
+	if err != nil {
+		return nil, e.wrap(err)
+	}
+	for _, t := range tasks {
+		if t.Status.State != dswarm.TaskStateRunning {
+			continue
+		}
+		for i := range out {
+			if out[i].ID == t.NodeID {
+				out[i].RunningTasks++
+			}
+		}
+	}
 	return out, nil
 }
 
@@ -76,12 +92,8 @@ func nodeInfo(n dswarm.Node, running int) NodeInfo {
 	return i
 }
 
-// NodeInfo returns one node by id or hostname.
-func (e *Engine) NodeInfo(ctx context.Context, idOrName string) (NodeInfo, error) {
-	nodes, err := e.NodeInfos(ctx)
-	if err != nil {
-		return NodeInfo{}, err
-	}
+// FindNode picks a node by id or hostname from a listing.
+func FindNode(nodes []NodeInfo, idOrName string) (NodeInfo, error) {
 	for _, n := range nodes {
 		if n.ID == idOrName || n.Hostname == idOrName {
 			return n, nil

@@ -20,8 +20,31 @@ type Snapshot struct {
 	Problem   string // set when the manifest cannot be read or its signature does not match
 }
 
-// Load reads and checks one snapshot's manifest.
+// cachedSnapshot is a checked manifest with the stamp of the files it was read from.
+type cachedSnapshot struct {
+	stamp string
+	snap  Snapshot
+}
+
+// Load reads and checks one snapshot's manifest; an unchanged one (same stamp) is
+// not read and checked again, as the backups page polls the list.
 func (r *Runner) Load(id string) (Snapshot, error) {
+	stamp, err := r.Target.Stamp(id)
+	if err != nil {
+		return Snapshot{Manifest: Manifest{ID: id}}, fmt.Errorf("snapshot %s: %w", id, err)
+	}
+	if c, ok := r.loaded.Load(id); ok && c.(cachedSnapshot).stamp == stamp {
+		return c.(cachedSnapshot).snap, nil
+	}
+	s, err := r.load(id)
+	if err == nil {
+		r.loaded.Store(id, cachedSnapshot{stamp: stamp, snap: s})
+	}
+	return s, err
+}
+
+// load reads a snapshot's manifest and checks its signature.
+func (r *Runner) load(id string) (Snapshot, error) {
 	s := Snapshot{Manifest: Manifest{ID: id}}
 	raw, err := r.readAll(id, manifestFile)
 	if err != nil {
@@ -92,6 +115,7 @@ func (r *Runner) Prune(ctx context.Context) ([]string, error) {
 			if err := r.Target.Remove(s.ID); err != nil {
 				return gone, err
 			}
+			r.loaded.Delete(s.ID)
 			gone = append(gone, s.ID)
 		}
 	}

@@ -219,7 +219,7 @@ func (r *Runner) checkNode(ctx context.Context, node string) error {
 		if n.Hostname != node {
 			continue
 		}
-		if !n.Ready {
+		if !n.Ready() {
 			return &RequestError{"node", "Node " + node + " is down: restore to a node that is up."}
 		}
 		if node != r.Engine.Cached().NodeName {

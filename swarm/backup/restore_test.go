@@ -13,17 +13,17 @@ import (
 type nodesOnly struct {
 	Engine
 	self  string
-	nodes []swarm.Node
+	nodes []swarm.NodeInfo
 }
 
-func (n nodesOnly) Cached() swarm.Status                        { return swarm.Status{NodeName: n.self} }
-func (n nodesOnly) Nodes(context.Context) ([]swarm.Node, error) { return n.nodes, nil }
+func (n nodesOnly) Cached() swarm.Status                            { return swarm.Status{NodeName: n.self} }
+func (n nodesOnly) Nodes(context.Context) ([]swarm.NodeInfo, error) { return n.nodes, nil }
 
 func TestRestoreRefusesNodesItCannotWriteTo(t *testing.T) {
-	r := &Runner{Engine: nodesOnly{self: "manager1", nodes: []swarm.Node{
-		{Hostname: "manager1", Manager: true, Ready: true},
-		{Hostname: "worker1", Ready: false},
-		{Hostname: "worker2", Ready: true},
+	r := &Runner{Engine: nodesOnly{self: "manager1", nodes: []swarm.NodeInfo{
+		{Hostname: "manager1", Role: "manager", Status: "ready"},
+		{Hostname: "worker1", Role: "worker", Status: "down"},
+		{Hostname: "worker2", Role: "worker", Status: "ready"},
 	}}}
 	for node, want := range map[string]string{
 		"manager1": "",

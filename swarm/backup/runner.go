@@ -26,7 +26,7 @@ type Engine interface {
 	ScaleService(ctx context.Context, name string, replicas uint64) (swarm.Service, error)
 	Objects(ctx context.Context, kind swarm.Kind) ([]swarm.Object, error)
 	Object(ctx context.Context, kind swarm.Kind, name string) (swarm.Object, error)
-	Nodes(ctx context.Context) ([]swarm.Node, error)
+	Nodes(ctx context.Context) ([]swarm.NodeInfo, error)
 	ExportVolume(ctx context.Context, volume string, w io.Writer) error
 	ImportVolume(ctx context.Context, volume string, r io.Reader) error
 	VolumeExists(ctx context.Context, volume string) (bool, error)
@@ -90,6 +90,7 @@ type Runner struct {
 
 	mu       sync.Mutex // one backup or restore at a time
 	progress sync.Map   // "current" -> Progress
+	loaded   sync.Map   // snapshot id -> cachedSnapshot
 }
 
 // ErrBusy means another backup or restore is running.

@@ -25,6 +25,8 @@ type Target interface {
 	Clean() (int, error)
 	// Describe says where snapshots go, for pages and errors.
 	Describe() string
+	// Stamp changes whenever a snapshot's manifest or signature changes (size and time).
+	Stamp(id string) (string, error)
 }
 
 // Draft is a snapshot being written.
@@ -81,6 +83,22 @@ func (d Dir) Open(id, name string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("bad snapshot file %s/%s", id, name)
 	}
 	return os.Open(filepath.Join(d.Path, id, name))
+}
+
+// Stamp is the manifest's and signature's sizes and modification times.
+func (d Dir) Stamp(id string) (string, error) {
+	if !validID(id) {
+		return "", fmt.Errorf("bad snapshot id %q", id)
+	}
+	var b strings.Builder
+	for _, name := range []string{manifestFile, signatureFile} {
+		st, err := os.Stat(filepath.Join(d.Path, id, name))
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "%d.%d;", st.Size(), st.ModTime().UnixNano())
+	}
+	return b.String(), nil
 }
 
 // SnapshotDir is a complete snapshot's folder on this machine, for helpers that read it directly.

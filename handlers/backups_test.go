@@ -453,12 +453,8 @@ func TestBrowserBackupsPageFollowsABackupLive(t *testing.T) {
 	e.exec(t, "media", "sh", "-c", "while [ $(wc -c < /data/blob) -lt 300000000 ]; do sleep 0.2; done")
 
 	b := newBrowser(t)
-	b.do(t, "sign in and open the backups page",
-		chromedp.Navigate(e.URL+"/login"),
-		chromedp.SendKeys(chromedp.CSS("#username"), "op"),
-		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS("#login button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("#environment")),
+	b.signIn(t, e.URL, "op")
+	b.do(t, "open the backups page",
 		chromedp.Navigate(e.URL+"/backups"),
 		chromedp.WaitVisible(chromedp.CSS("#backup-now")),
 	)

@@ -172,3 +172,15 @@ func (b *browserTab) typeLine(t *testing.T, text string) {
 		}
 	}
 }
+
+// signIn signs a test user in through the login form and waits for the dashboard.
+func (b *browserTab) signIn(t *testing.T, base, username string) {
+	t.Helper()
+	b.do(t, "sign in as "+username,
+		chromedp.Navigate(base+"/login"),
+		chromedp.SendKeys(chromedp.CSS("#username"), username),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#login button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#environment")),
+	)
+}

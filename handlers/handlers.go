@@ -63,7 +63,7 @@ type Engine interface {
 	Nodes(ctx context.Context) ([]swarm.NodeInfo, error)
 	NodeInfos(ctx context.Context) ([]swarm.NodeInfo, error)
 	NodeTasks(ctx context.Context, id string) ([]swarm.Task, error)
-	UpdateNode(ctx context.Context, id string, version uint64, change func(*dswarm.NodeSpec)) error
+	UpdateNode(ctx context.Context, id, stamp string, change func(*dswarm.NodeSpec)) error
 	Autolock(ctx context.Context) (bool, error)
 	SetAutolock(ctx context.Context, on bool) (string, error)
 	RotateUnlockKey(ctx context.Context) (string, error)

@@ -305,12 +305,8 @@ func TestLoadBalancerRoutesDomainsOverHTTPSOnly(t *testing.T) {
 	// In a browser: the admin sees the load balancer's task and the active domains, and maps a domain with the editor.
 	b2 := newBrowser(t)
 	hostB2 := "b2." + zone
-	b2.do(t, "sign in as admin and open the load balancer page",
-		chromedp.Navigate(s.URL+"/login"),
-		chromedp.SendKeys(chromedp.CSS("#username"), "lbadmin"),
-		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS("#login button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("#environment")),
+	b2.signIn(t, s.URL, "lbadmin")
+	b2.do(t, "open the load balancer page",
 		chromedp.Navigate(s.URL+"/loadbalancer"),
 		chromedp.WaitVisible(chromedp.CSS("#lb-state")),
 	)

@@ -15,7 +15,7 @@ import (
 
 // nodeRow turns a node into the page's row.
 func nodeRow(n swarm.NodeInfo) views.NodeRow {
-	r := views.NodeRow{ID: n.ID, Version: strconv.FormatUint(n.Version, 10), Hostname: n.Hostname, Role: n.Role, Leader: n.Leader,
+	r := views.NodeRow{ID: n.ID, Version: n.SpecStamp, Hostname: n.Hostname, Role: n.Role, Leader: n.Leader,
 		Status: n.Status, Availability: n.Availability, Reachability: n.Reachability, Addr: n.Addr, Engine: n.EngineVersion,
 		CPUs: strconv.FormatFloat(n.CPUs, 'f', -1, 64), Memory: views.Bytes(n.MemoryBytes), Running: n.RunningTasks}
 	for _, k := range sortedKeys(n.Labels) {
@@ -179,9 +179,8 @@ func (h *Handlers) NodeLive(c echo.Context) error {
 // changeNode applies a change the admin confirmed, based on the version their page showed;
 // a stale version re-reads the node and asks again.
 func (h *Handlers) changeNode(c echo.Context, d views.NodeDetail, action, detail string, change func(*dswarm.NodeSpec)) error {
-	version, _ := strconv.ParseUint(c.FormValue("version"), 10, 64)
 	object := "node:" + d.Node.Hostname
-	err := h.engine.UpdateNode(c.Request().Context(), d.Node.ID, version, change)
+	err := h.engine.UpdateNode(c.Request().Context(), d.Node.ID, c.FormValue("version"), change)
 	if errors.Is(err, swarm.ErrStale) {
 		h.audit(c, action, object, "denied: the node changed meanwhile", detail)
 		d.Error = "Someone changed " + d.Node.Hostname + " since you loaded this page; it is shown as it is now: check it and try again."

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,12 +23,22 @@ func TestNodesPromoteDemoteDrainAndLabelSafely(t *testing.T) {
 	admin := s.client()
 	admin.login("nodeadmin", testPassword, "")
 	manager, worker, other := s.cluster.Nodes[0], s.cluster.Nodes[1], s.cluster.Nodes[2]
-	nodeID := func(hostname string) (string, uint64) {
+	idOf := func(hostname string) string {
 		nodes, err := s.docker.NodeList(ctx, dswarm.NodeListOptions{Filters: filters.NewArgs(filters.Arg("name", hostname))})
 		if err != nil || len(nodes) != 1 {
 			t.Fatalf("node %s: %v %d", hostname, err, len(nodes))
 		}
-		return nodes[0].ID, nodes[0].Version.Index
+		return nodes[0].ID
+	}
+	stampIn := regexp.MustCompile(`name="version" value="([^"]+)"`)
+	// nodeID answers a node's id and the stamp its page bases actions on, as a browser would send it.
+	nodeID := func(hostname string) (string, string) {
+		id := idOf(hostname)
+		m := stampIn.FindStringSubmatch(admin.get("/nodes/" + id).Body)
+		if m == nil {
+			t.Fatalf("no stamp on the page of %s", hostname)
+		}
+		return id, m[1]
 	}
 	mgrID, mgrVersion := nodeID(manager.Hostname)
 	wID, wVersion := nodeID(worker.Hostname)
@@ -93,7 +102,7 @@ func TestNodesPromoteDemoteDrainAndLabelSafely(t *testing.T) {
 	spec.TaskTemplate.Placement = &dswarm.Placement{Constraints: []string{"node.role==worker"}, MaxReplicas: 1}
 	s.createService(t, spec)
 	onWorker := func(hostname string) int {
-		id, _ := nodeID(hostname)
+		id := idOf(hostname)
 		tasks, _ := s.docker.TaskList(ctx, dswarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", svc), filters.Arg("node", id), filters.Arg("desired-state", "running"))})
 		return len(tasks)
 	}
@@ -135,7 +144,7 @@ func TestNodesPromoteDemoteDrainAndLabelSafely(t *testing.T) {
 		t.Errorf("after the label: %v %s", n.Spec.Labels, n.Spec.Availability)
 	}
 	_, v = nodeID(worker.Hostname)
-	if r := admin.post("/nodes/"+wID+"/labels/delete", url.Values{"key": {"zone"}, "version": {strconv.FormatUint(v, 10)}}); r.Status != http.StatusSeeOther {
+	if r := admin.post("/nodes/"+wID+"/labels/delete", url.Values{"key": {"zone"}, "version": {v}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("remove the label: %d", r.Status)
 	}
 	_, v = nodeID(worker.Hostname)

@@ -109,12 +109,8 @@ func TestBrowserServicesListAndTasksFollowTheSwarmLive(t *testing.T) {
 	s := newSwarmServer(t)
 	ctx := context.Background()
 	b := newBrowser(t)
-	b.do(t, "sign in",
-		chromedp.Navigate(s.URL+"/login"),
-		chromedp.SendKeys(chromedp.CSS("#username"), "op"),
-		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS("#login button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("#environment")),
+	b.signIn(t, s.URL, "op")
+	b.do(t, "open the services page",
 		chromedp.Navigate(s.URL+"/services"),
 		chromedp.WaitVisible(chromedp.CSS("#services")),
 	)

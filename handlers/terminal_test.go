@@ -48,12 +48,8 @@ func TestBrowserTerminalRunsCommandsResizesAndReportsTheExitCode(t *testing.T) {
 	s := newSwarmServer(t)
 	name, _ := managerService(t, s)
 	b := newBrowser(t)
-	b.do(t, "sign in and open the service",
-		chromedp.Navigate(s.URL+"/login"),
-		chromedp.SendKeys(chromedp.CSS("#username"), "op"),
-		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS("#login button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("#environment")),
+	b.signIn(t, s.URL, "op")
+	b.do(t, "open the service",
 		chromedp.Navigate(s.URL+"/services/"+name),
 		chromedp.WaitVisible(chromedp.CSS("a.terminal-link")),
 		chromedp.Click(chromedp.CSS("a.terminal-link")),
@@ -259,12 +255,8 @@ func TestRecordedTerminalSessionIsSealedAndReplayable(t *testing.T) {
 	}
 	// The replay page plays it in a browser.
 	b := newBrowser(t)
-	b.do(t, "sign in as admin",
-		chromedp.Navigate(s.URL+"/login"),
-		chromedp.SendKeys(chromedp.CSS("#username"), "admin1"),
-		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS("#login button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("#environment")),
+	b.signIn(t, s.URL, "admin1")
+	b.do(t, "open the recording",
 		chromedp.Navigate(s.URL+"/recordings/"+itoa(rec.ID)),
 	)
 	b.poll(t, "the replay", `document.querySelector("#terminal").dataset.done === "true" && document.querySelector(".xterm-rows").innerText.includes("recorded-5")`, 20*time.Second)

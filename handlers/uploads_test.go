@@ -246,12 +246,8 @@ func TestBrowserUploadFormFollowsTheMappingAndShowsProgress(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "hello.txt"), content, 0o644)
 
 	b := newBrowser(t)
-	b.do(t, "sign in and open the volumes page",
-		chromedp.Navigate(s.URL+"/login"),
-		chromedp.SendKeys(chromedp.CSS("#username"), "op"),
-		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS("#login button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("#environment")),
+	b.signIn(t, s.URL, "op")
+	b.do(t, "open the volumes page",
 		chromedp.Navigate(s.URL+"/volumes"),
 		chromedp.WaitVisible(chromedp.CSS("#upload-form")),
 		chromedp.SetValue(chromedp.CSS("#upload-mapping"), mapping),

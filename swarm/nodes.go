@@ -2,6 +2,8 @@ package swarm
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -15,7 +17,7 @@ import (
 // NodeInfo is a swarm node as the nodes page shows it.
 type NodeInfo struct {
 	ID            string
-	Version       uint64 // the spec version the page's actions are based on
+	SpecStamp     string // what the page's actions are based on: changes only when someone changes the node's spec
 	Hostname      string
 	Role          string // manager or worker
 	Leader        bool
@@ -79,7 +81,7 @@ func (e *Engine) NodeInfos(ctx context.Context) ([]NodeInfo, error) {
 }
 
 func nodeInfo(n dswarm.Node, running int) NodeInfo {
-	i := NodeInfo{ID: n.ID, Version: n.Version.Index, Hostname: n.Description.Hostname, Role: string(n.Spec.Role),
+	i := NodeInfo{ID: n.ID, SpecStamp: specStamp(n.Spec), Hostname: n.Description.Hostname, Role: string(n.Spec.Role),
 		Status: string(n.Status.State), Availability: string(n.Spec.Availability), Addr: n.Status.Addr,
 		EngineVersion: n.Description.Engine.EngineVersion, Labels: n.Spec.Labels, RunningTasks: running,
 		CPUs: float64(n.Description.Resources.NanoCPUs) / 1e9, MemoryBytes: n.Description.Resources.MemoryBytes}
@@ -132,25 +134,43 @@ func (e *Engine) NodeTasks(ctx context.Context, id string) ([]Task, error) {
 // ErrStale means the node changed since the view an action was based on.
 var ErrStale = errors.New("the node changed since this page was loaded")
 
-// UpdateNode changes a node's spec, refusing when its version is not the one the caller saw.
-func (e *Engine) UpdateNode(ctx context.Context, id string, version uint64, change func(*dswarm.NodeSpec)) error {
-	n, _, err := e.cli.NodeInspectWithRaw(ctx, id)
-	if err != nil {
-		return e.wrap(err)
+// specStamp digests what people change on a node (role, availability, labels): the
+// swarm's version index also moves with status updates, which are no one's edit.
+func specStamp(spec dswarm.NodeSpec) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%s|%s", spec.Role, spec.Availability, spec.Name)
+	keys := make([]string, 0, len(spec.Labels))
+	for k := range spec.Labels {
+		keys = append(keys, k)
 	}
-	if n.Version.Index != version {
-		return ErrStale
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "|%q=%q", k, spec.Labels[k])
 	}
-	spec := n.Spec
-	change(&spec)
-	err = e.cli.NodeUpdate(ctx, id, n.Version, spec)
-	if err != nil && strings.Contains(err.Error(), "out of sequence") {
-		return ErrStale
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// UpdateNode changes a node's spec, refusing when the spec is no longer the one the caller saw.
+func (e *Engine) UpdateNode(ctx context.Context, id, stamp string, change func(*dswarm.NodeSpec)) error {
+	for attempt := 0; ; attempt++ {
+		n, _, err := e.cli.NodeInspectWithRaw(ctx, id)
+		if err != nil {
+			return e.wrap(err)
+		}
+		if specStamp(n.Spec) != stamp {
+			return ErrStale
+		}
+		spec := n.Spec
+		change(&spec)
+		err = e.cli.NodeUpdate(ctx, id, n.Version, spec)
+		if err != nil && strings.Contains(err.Error(), "out of sequence") && attempt < 3 {
+			continue // a status update moved the version: read again, the spec check decides
+		}
+		if err != nil {
+			return e.wrap(err)
+		}
+		return nil
 	}
-	if err != nil {
-		return e.wrap(err)
-	}
-	return nil
 }
 
 // RoleChange says whether a promotion or demotion may go ahead, and what it risks.

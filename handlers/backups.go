@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/berthhq/berth/store"
@@ -92,7 +93,7 @@ func backupRow(s backup.Snapshot) views.BackupRow {
 	r := views.BackupRow{ID: s.ID, Time: views.FormatTime(s.Started), Tier: s.Tier, Pinned: s.Pinned, Size: s.TotalSize(),
 		Duration: s.Finished.Sub(s.Started).Round(100 * time.Millisecond).String(), Status: "complete", Checksum: s.Signature, Problem: s.Problem}
 	for _, v := range s.Volumes {
-		r.Volumes = append(r.Volumes, fmt.Sprintf("%s: %s (%s)", v.Mapping, views.Bytes(v.Size), v.Consistency))
+		r.Volumes = append(r.Volumes, fmt.Sprintf("%s on %s: %s (%s)", v.Mapping, v.Node, views.Bytes(v.Size), v.Consistency))
 	}
 	return r
 }
@@ -216,7 +217,7 @@ func (h *Handlers) snapshotModel(c echo.Context, s backup.Snapshot) (views.Snaps
 	}
 	m.Services, m.Configs, m.Secrets, m.Registries = s.Names()
 	for _, v := range s.Volumes {
-		m.Mappings = append(m.Mappings, v.Mapping)
+		m.Mappings = append(m.Mappings, v.Mapping+"@"+v.Node) // which node's copy: restoreRequest splits it
 	}
 	nodes, err := h.engine.Nodes(c.Request().Context())
 	if err != nil {
@@ -323,6 +324,9 @@ func (h *Handlers) restoreVolume(c echo.Context, req backup.VolumeRestore) (back
 	res, err := h.backups.RestoreVolume(c.Request().Context(), req)
 	object := "volume:" + res.Volume + " (" + req.Node + ")"
 	detail := fmt.Sprintf("from snapshot %s, mapping %s", req.Snapshot, req.Mapping)
+	if req.From != "" {
+		detail += " (the copy from " + req.From + ")"
+	}
 	var reqErr *backup.RequestError
 	var inUse *backup.InUseError
 	switch {
@@ -342,14 +346,15 @@ func (h *Handlers) RestoreVolume(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	req := backup.VolumeRestore{Snapshot: s.ID, Mapping: c.FormValue("mapping"), Node: c.FormValue("node"), Volume: c.FormValue("target_volume"),
+	req := backup.VolumeRestore{Snapshot: s.ID, Node: c.FormValue("node"), Volume: c.FormValue("target_volume"),
 		ScaleDown: c.FormValue("scale_down") == "true", InUseOK: c.FormValue("confirm_in_use") == "true"}
+	req.Mapping, req.From, _ = strings.Cut(c.FormValue("mapping"), "@")
 	res, err := h.restoreVolume(c, req)
 	m, merr := h.snapshotModel(c, s)
 	if merr != nil {
 		return merr
 	}
-	m.Restore = views.RestoreForm{Mapping: req.Mapping, Node: req.Node, Volume: req.Volume, ScaleDown: req.ScaleDown, InUseOK: req.InUseOK}
+	m.Restore = views.RestoreForm{Mapping: c.FormValue("mapping"), Node: req.Node, Volume: req.Volume, ScaleDown: req.ScaleDown, InUseOK: req.InUseOK}
 	var reqErr *backup.RequestError
 	var inUse *backup.InUseError
 	switch {

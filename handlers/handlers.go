@@ -46,7 +46,7 @@ type Engine interface {
 	Subscribe() (<-chan swarm.Change, func())
 	Container(ctx context.Context, id string) (swarm.Container, error)
 	Containers(ctx context.Context) ([]swarm.Container, error)
-	StartExec(ctx context.Context, containerID string, o swarm.ExecOptions) (*swarm.Exec, error)
+	StartExec(ctx context.Context, ct swarm.Container, o swarm.ExecOptions) (*swarm.Exec, error)
 	ModelState() (ready bool, syncedAt time.Time, lastError string)
 
 	MappingStates(ctx context.Context, names []string) (map[string]swarm.MappingState, error)
@@ -57,6 +57,11 @@ type Engine interface {
 	ArchiveVolumeInto(ctx context.Context, volume, hostDir, name, probe string) (swarm.ArchiveAnswer, error)
 	RestoreArchiveInto(ctx context.Context, volume, hostDir, name, sha256 string) (int64, error)
 	RemoveLeftoverHelpers(ctx context.Context) (int, error)
+	VolumesOn(ctx context.Context, node, action, volume string) (swarm.VolumeWork, error)
+	NodeVolumes(ctx context.Context, node string) ([]swarm.NodeVolume, error)
+	Agents(ctx context.Context) (bool, map[string]swarm.AgentState, error)
+	DeployAgent(ctx context.Context) (bool, error)
+	AgentsUnavailable() string
 	CreateMappingVolume(ctx context.Context, name string) error
 	RemoveMappingVolume(ctx context.Context, name string) error
 

@@ -24,16 +24,37 @@ func nodeRow(n swarm.NodeInfo) views.NodeRow {
 	return r
 }
 
+// nodeRows lists the nodes with their agents' states.
 func (h *Handlers) nodeRows(c echo.Context) ([]views.NodeRow, error) {
-	nodes, err := h.engine.NodeInfos(c.Request().Context())
+	rows, _, err := h.nodeRowsAndAgents(c)
+	return rows, err
+}
+
+func (h *Handlers) nodeRowsAndAgents(c echo.Context) ([]views.NodeRow, views.AgentsPanel, error) {
+	ctx := c.Request().Context()
+	nodes, err := h.engine.NodeInfos(ctx)
 	if err != nil {
-		return nil, err
+		return nil, views.AgentsPanel{}, err
 	}
+	deployed, agents, err := h.engine.Agents(ctx)
+	if err != nil {
+		return nil, views.AgentsPanel{}, err
+	}
+	panel := views.AgentsPanel{Deployed: deployed, Current: deployed, Local: h.engine.Cached().NodeName, CanDeploy: h.engine.AgentsUnavailable()}
 	rows := make([]views.NodeRow, 0, len(nodes))
 	for _, n := range nodes {
-		rows = append(rows, nodeRow(n))
+		r := nodeRow(n)
+		r.Agent = "missing"
+		if a, ok := agents[n.ID]; ok {
+			r.Agent = a.State
+			if !a.Current {
+				r.Agent += " (another version)"
+			}
+		}
+		panel.Current = panel.Current && agents[n.ID].Current
+		rows = append(rows, r)
 	}
-	return rows, nil
+	return rows, panel, nil
 }
 
 // swarmLock reads whether this manager is locked and whether autolock is on.
@@ -50,16 +71,36 @@ func (h *Handlers) swarmLock(c echo.Context) (views.SwarmLock, error) {
 	return lock, err
 }
 
-func (h *Handlers) renderNodes(c echo.Context, status int, lock views.SwarmLock) error {
+func (h *Handlers) renderNodes(c echo.Context, status int, lock views.SwarmLock, agentsError string) error {
 	var rows []views.NodeRow
+	var agents views.AgentsPanel
 	if !lock.Locked {
 		var err error
-		if rows, err = h.nodeRows(c); err != nil {
+		if rows, agents, err = h.nodeRowsAndAgents(c); err != nil {
 			return err
 		}
 	}
+	agents.IsAdmin, agents.Error = lock.IsAdmin, agentsError
 	p := h.page(c, "Nodes", "nodes")
-	return h.render(c, status, p, views.NodesPage(p, rows, lock))
+	return h.render(c, status, p, views.NodesPage(p, rows, lock, agents))
+}
+
+// DeployAgents creates or upgrades the agent service on every node.
+func (h *Handlers) DeployAgents(c echo.Context) error {
+	changed, err := h.engine.DeployAgent(c.Request().Context())
+	if err != nil {
+		h.audit(c, "agents.deploy", "service:"+swarm.AgentService, "failed: "+err.Error(), "")
+		lock, lerr := h.swarmLock(c)
+		if lerr != nil {
+			return lerr
+		}
+		return h.renderNodes(c, http.StatusUnprocessableEntity, lock, "The agents were not deployed: "+err.Error())
+	}
+	if !changed {
+		return h.redirectNotice(c, "/nodes", "The agents already run this Berth's version.")
+	}
+	h.audit(c, "agents.deploy", "service:"+swarm.AgentService, "ok", "global service with this Berth's image and keys")
+	return h.redirectNotice(c, "/nodes", "The agents are starting on every node; the table shows each one's state.")
 }
 
 // NodesPage lists the nodes, or offers to unlock a locked manager.
@@ -68,7 +109,7 @@ func (h *Handlers) NodesPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.renderNodes(c, http.StatusOK, lock)
+	return h.renderNodes(c, http.StatusOK, lock, "")
 }
 
 // SetAutolock turns autolock on or off, or rotates the key; a new key is shown once and never kept.
@@ -94,12 +135,12 @@ func (h *Handlers) SetAutolock(c echo.Context) error {
 	if err != nil {
 		h.audit(c, "swarm.autolock", "swarm", "failed: "+err.Error(), action)
 		lock.Error = "The swarm refused: " + err.Error()
-		return h.renderNodes(c, http.StatusUnprocessableEntity, lock)
+		return h.renderNodes(c, http.StatusUnprocessableEntity, lock, "")
 	}
 	h.audit(c, "swarm.autolock", "swarm", "ok", action+" (the key is shown to the admin once, not recorded)")
 	lock.NewKey = key
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return h.renderNodes(c, http.StatusOK, lock)
+	return h.renderNodes(c, http.StatusOK, lock, "")
 }
 
 // UnlockSwarm gives a locked manager its unlock key; Berth neither keeps nor logs it.
@@ -112,7 +153,7 @@ func (h *Handlers) UnlockSwarm(c echo.Context) error {
 	if err != nil {
 		h.audit(c, "swarm.unlock", "node:"+h.engine.Cached().NodeName, "failed: "+err.Error(), "")
 		lock.Error = err.Error()
-		return h.renderNodes(c, http.StatusUnprocessableEntity, lock)
+		return h.renderNodes(c, http.StatusUnprocessableEntity, lock, "")
 	}
 	h.audit(c, "swarm.unlock", "node:"+h.engine.Cached().NodeName, "ok", "")
 	return h.redirectNotice(c, "/nodes", "Unlocked.")
@@ -164,7 +205,39 @@ func (h *Handlers) NodePage(c echo.Context) error {
 		return err
 	}
 	d.Notice = h.popNotice(c)
+	if err := h.nodeVolumes(c, &d); err != nil {
+		return err
+	}
 	return h.renderNode(c, http.StatusOK, d)
+}
+
+// nodeVolumes lists the node's volumes with their sizes (through its agent on other nodes), or says why it cannot.
+func (h *Handlers) nodeVolumes(c echo.Context, d *views.NodeDetail) error {
+	ctx := c.Request().Context()
+	vols, err := h.engine.NodeVolumes(ctx, d.Node.Hostname)
+	if err != nil {
+		d.VolumesError = err.Error()
+		return nil
+	}
+	maps, err := h.store.VolumeMappings(ctx)
+	if err != nil {
+		return err
+	}
+	mapped := map[string]bool{}
+	for _, m := range maps {
+		mapped[m.Name] = true
+	}
+	for _, v := range vols {
+		row := views.NodeVolumeRow{Name: v.Name, Size: "unknown", Users: "unknown", Mapping: mapped[v.Name]}
+		if v.Size >= 0 {
+			row.Size = views.Bytes(v.Size)
+		}
+		if v.Users >= 0 {
+			row.Users = strconv.FormatInt(v.Users, 10)
+		}
+		d.Volumes = append(d.Volumes, row)
+	}
+	return nil
 }
 
 // NodeLive is a node's state and tasks, polled by its page.

@@ -227,7 +227,21 @@ func TestAutolockKeyShownOnceAndLockedManagerUnlocks(t *testing.T) {
 func TestAStoppedWorkerShowsDownAndComesBack(t *testing.T) {
 	s := newSwarmServer(t)
 	ctx := context.Background()
+	s.addUser("adm", store.RoleAdmin)
+	admin := s.client()
+	admin.login("adm", testPassword, "")
+	deployAgents(t, s, admin, agentImage(t, s.cluster, 1))
 	worker := s.cluster.Nodes[2]
+	mapping := uniq("downdata")
+	if r := s.api(t, s.token, http.MethodPost, "/api/v1/volumes", map[string]string{"name": mapping}); r.Status != http.StatusCreated {
+		t.Fatalf("create the mapping: %d %s", r.Status, r.Body)
+	}
+	put := func(name string) apiResult {
+		return upload(t, s, mapping, url.Values{"node": {worker.Hostname}, "name": {name}}, []byte("payload "+name))
+	}
+	if r := put("before.txt"); r.Status != http.StatusCreated {
+		t.Fatalf("upload to %s before it stops: %d %s", worker.Hostname, r.Status, r.Body)
+	}
 	t.Cleanup(func() { worker.Start(context.Background()) }) // whatever happens, the shared swarm gets its node back
 	stopped := time.Now()
 	worker.Stop()
@@ -238,10 +252,16 @@ func TestAStoppedWorkerShowsDownAndComesBack(t *testing.T) {
 		return ""
 	})
 	t.Logf("%s shown as down %s after its engine stopped", worker.Hostname, time.Since(stopped).Round(100*time.Millisecond))
-	for _, path := range []string{"/", "/services", "/nodes", "/volumes", "/containers", "/domains", "/backups", "/audit"} {
+	for _, path := range []string{"/", "/services", "/nodes", "/nodes/" + worker.Hostname, "/volumes", "/containers", "/domains", "/backups", "/audit"} {
 		if r := s.op.get(path); r.Status != http.StatusOK {
 			t.Errorf("%s with a node down: %d", path, r.Status)
 		}
+	}
+	if page := s.op.get("/nodes/" + worker.Hostname); !strings.Contains(page.Body, "Node "+worker.Hostname+" is down") {
+		t.Error("the node page does not say why its volumes cannot be listed")
+	}
+	if r := put("while-down.txt"); r.Status != http.StatusConflict || !strings.Contains(r.Body, "is down") {
+		t.Errorf("upload to a down node: %d %s", r.Status, r.Body)
 	}
 	if err := worker.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -252,6 +272,16 @@ func TestAStoppedWorkerShowsDownAndComesBack(t *testing.T) {
 		}
 		return ""
 	})
+	// Its features come back with it: the agent restarts there, the volume is listed and takes uploads again.
+	eventually(t, 90*time.Second, "uploads to "+worker.Hostname+" again", func() string {
+		if r := put("after.txt"); r.Status != http.StatusCreated {
+			return r.Body
+		}
+		return ""
+	})
+	if page := s.op.get("/nodes/" + worker.Hostname); !strings.Contains(page.Body, "<code>"+mapping+"</code>") {
+		t.Errorf("the node page does not list %s again", mapping)
+	}
 }
 
 // rowOf returns the nodes table's row of a host.

@@ -197,6 +197,7 @@ var roleModel = map[string]store.Role{
 	"GET /nodes":                               store.RoleViewer,
 	"POST /nodes/autolock":                     store.RoleAdmin,
 	"POST /nodes/unlock":                       store.RoleAdmin,
+	"POST /nodes/agent":                        store.RoleAdmin,
 	"GET /nodes/live":                          store.RoleViewer,
 	"GET /nodes/:id":                           store.RoleViewer,
 	"GET /nodes/:id/live":                      store.RoleViewer,

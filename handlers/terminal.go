@@ -102,7 +102,7 @@ func (h *Handlers) TerminalSocket(c echo.Context) error {
 	}
 	cols, _ := strconv.ParseUint(c.QueryParam("cols"), 10, 16)
 	rows, _ := strconv.ParseUint(c.QueryParam("rows"), 10, 16)
-	x, err := h.engine.StartExec(ctx, ct.ID, swarm.ExecOptions{Shell: c.QueryParam("shell"), User: c.QueryParam("user"), WorkDir: c.QueryParam("workdir"), Cols: uint(cols), Rows: uint(rows)})
+	x, err := h.engine.StartExec(ctx, ct, swarm.ExecOptions{Shell: c.QueryParam("shell"), User: c.QueryParam("user"), WorkDir: c.QueryParam("workdir"), Cols: uint(cols), Rows: uint(rows)})
 	if err != nil {
 		return fail("The shell could not start: " + err.Error())
 	}

@@ -64,16 +64,22 @@ func (h *Handlers) APIUploadFiles(c echo.Context) error {
 	if u.Size > limit {
 		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("Uploads are at most %d GB here (an admin setting); this one is %.1f GB.", limit>>30, float64(u.Size)/(1<<30)))
 	}
-	if node := c.QueryParam("node"); node != "" && node != h.engine.Cached().NodeName {
-		return echo.NewHTTPError(http.StatusConflict, "Node "+node+" is not the node Berth's engine runs on: uploads there need the Berth agent on it.")
+	if u.Node = c.QueryParam("node"); u.Node == "" {
+		u.Node = h.engine.Cached().NodeName
 	}
 	if len(errs) > 0 {
 		return fieldErrors(c, errs)
 	}
 	body := io.LimitReader(c.Request().Body, u.Size)
 	written, err := h.engine.UploadToVolume(ctx, u, body)
-	object := "volume:" + mapping + " (" + h.engine.Cached().NodeName + ")"
-	if err != nil {
+	object := "volume:" + mapping + " (" + u.Node + ")"
+	switch {
+	case errors.Is(err, swarm.ErrNoNode):
+		return fieldErrors(c, map[string]string{"node": err.Error()})
+	case errors.Is(err, swarm.ErrAgentMissing), errors.Is(err, swarm.ErrUnreachable):
+		h.audit(c, "volume.upload", object, "failed: "+err.Error(), u.Name)
+		return echo.NewHTTPError(http.StatusConflict, "Nothing was written: "+err.Error())
+	case err != nil:
 		h.audit(c, "volume.upload", object, "failed: "+err.Error(), u.Name)
 		return echo.NewHTTPError(http.StatusUnprocessableEntity, "Nothing was written: "+err.Error())
 	}
@@ -82,7 +88,7 @@ func (h *Handlers) APIUploadFiles(c echo.Context) error {
 		total += w.Size
 	}
 	h.audit(c, "volume.upload", object, "ok", fmt.Sprintf("%s into %s: %d files, %d bytes", u.Name, u.Dest, len(written), total))
-	return c.JSON(http.StatusCreated, map[string]any{"mapping": mapping, "node": h.engine.Cached().NodeName, "written": written})
+	return c.JSON(http.StatusCreated, map[string]any{"mapping": mapping, "node": u.Node, "written": written})
 }
 
 // UploadNodes offers the nodes where a running task mounts the mapping (the form's node choice follows the mapping).
@@ -93,6 +99,10 @@ func (h *Handlers) UploadNodes(c echo.Context) error {
 		return err
 	}
 	manager := h.engine.Cached().NodeName
+	_, agents, err := h.engine.Agents(c.Request().Context())
+	if err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	var nodes []views.UploadNode
 	for _, s := range services {
@@ -106,7 +116,7 @@ func (h *Handlers) UploadNodes(c echo.Context) error {
 		for _, t := range s.Tasks {
 			if t.State == "running" && t.DesiredState == "running" && !seen[t.Node] {
 				seen[t.Node] = true
-				nodes = append(nodes, views.UploadNode{Name: t.Node, Reachable: t.Node == manager})
+				nodes = append(nodes, views.UploadNode{Name: t.Node, Reachable: t.Node == manager || agents[t.NodeID].State == "running"})
 			}
 		}
 	}

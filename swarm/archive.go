@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+
+	"github.com/berthhq/berth/swarm/agent"
 )
 
 // archiveBuffer is how much the upload hands on at a time: big writes to the
@@ -37,6 +39,9 @@ func (e *Engine) putArchive(ctx context.Context, id, dir string, body io.Reader)
 	}
 	req.ContentLength = -1
 	req.Header.Set("Content-Type", "application/x-tar")
+	if e.remote != nil {
+		req.Header.Set(agent.Header, e.remote.grant)
+	}
 	res, err := transport.RoundTrip(req)
 	if err != nil {
 		return e.wrap(err)

@@ -39,6 +39,10 @@ type Engine struct {
 	helperBinary string
 	// pipeDir is where uploads pass to their helper through named pipes ("": not at all).
 	pipeDir string
+	// agents reaches the Berth agents on other nodes (nil: none configured).
+	agents *agentLink
+	// remote is set when this engine is another node's, reached through its agent.
+	remote *remoteNode
 }
 
 // Connect creates a client from the standard DOCKER_HOST environment (through
@@ -189,14 +193,22 @@ func (e *Engine) Initialize(ctx context.Context, advertiseAddr string) error {
 	} else if !info.Swarm.ControlAvailable {
 		return errors.New("this engine is a swarm worker: connect Berth to a manager")
 	}
-	_, err = e.cli.NetworkCreate(ctx, DefaultNetwork, network.CreateOptions{
+	if err := e.ensureNetwork(ctx); err != nil {
+		return fmt.Errorf("swarm is active, but %w", err)
+	}
+	return nil
+}
+
+// ensureNetwork creates the encrypted overlay network unless it exists.
+func (e *Engine) ensureNetwork(ctx context.Context) error {
+	_, err := e.cli.NetworkCreate(ctx, DefaultNetwork, network.CreateOptions{
 		Driver:     "overlay",
 		Attachable: true,
 		Options:    map[string]string{"encrypted": ""},
 		Labels:     map[string]string{ManagedLabel: "true"},
 	})
-	if err != nil && !cerrdefs.IsConflict(err) {
-		return fmt.Errorf("swarm is active, but creating the %q network failed: %s", DefaultNetwork, e.plainError(err))
+	if err != nil && !cerrdefs.IsConflict(err) && !strings.Contains(err.Error(), "already exists") {
+		return fmt.Errorf("creating the %q network failed: %s", DefaultNetwork, e.plainError(err))
 	}
 	return nil
 }
@@ -243,6 +255,10 @@ func isUnreachable(err error) bool {
 func (e *Engine) plainError(err error) string {
 	msg := err.Error()
 	switch {
+	case e.remote != nil && (strings.Contains(msg, "tls: ") || strings.Contains(msg, "x509: ")):
+		return "The Berth agent on node " + e.remote.node + " and this portal do not hold matching keys (redeploy the agent from the Nodes page): " + msg
+	case e.remote != nil && isUnreachable(err):
+		return "The Berth agent on node " + e.remote.node + " did not answer: " + msg
 	case isUnreachable(err):
 		return "Cannot connect to the Docker engine at " + e.cli.DaemonHost() + ". Check that dockerd is running and that Berth can reach its socket."
 	case errors.Is(err, context.DeadlineExceeded):

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthhq/berth/swarm/agent"
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
@@ -25,20 +26,23 @@ type Container struct {
 	TaskID  string
 	Node    string
 	Running bool
+
+	on *Engine // the engine of the container's node
 }
 
-// ErrRemoteNode means the container runs on a node whose engine Berth cannot reach yet.
+// ErrRemoteNode means the container runs on a node whose engine Berth cannot reach.
 var ErrRemoteNode = errors.New("the container runs on another node")
 
-// Container finds a container on the engine's node and says which service and task it belongs to.
+// Container finds a task container on any node (through the node's agent when it
+// is not this engine's node) and says which service and task it belongs to.
 func (e *Engine) Container(ctx context.Context, id string) (Container, error) {
 	c, err := e.cli.ContainerInspect(ctx, id)
 	if err != nil {
-		if cerrdefs.IsNotFound(err) {
-			if node := e.remoteNodeOf(id); node != "" {
-				return Container{}, fmt.Errorf("%w (%s): terminals there need the Berth agent on that node", ErrRemoteNode, node)
+		if cerrdefs.IsNotFound(err) && e.remote == nil {
+			if node, full := e.remoteNodeOf(id); node != "" {
+				return e.remoteContainer(ctx, node, full)
 			}
-			return Container{}, &engineError{msg: "No container " + id + " on this node.", kind: ErrNotFound}
+			return Container{}, &engineError{msg: "No container " + id + " on any node.", kind: ErrNotFound}
 		}
 		return Container{}, e.wrap(err)
 	}
@@ -47,24 +51,33 @@ func (e *Engine) Container(ctx context.Context, id string) (Container, error) {
 		return Container{}, e.wrap(err)
 	}
 	out := Container{ID: c.ID, Name: strings.TrimPrefix(c.Name, "/"), Service: c.Config.Labels["com.docker.swarm.service.name"],
-		TaskID: c.Config.Labels["com.docker.swarm.task.id"], Node: info.Name, Running: c.State != nil && c.State.Running}
+		TaskID: c.Config.Labels["com.docker.swarm.task.id"], Node: info.Name, Running: c.State != nil && c.State.Running, on: e}
 	return out, nil
 }
 
-// remoteNodeOf names the node of a task container that the live model knows of on another node.
-func (e *Engine) remoteNodeOf(containerID string) string {
+// remoteContainer looks the container up through its node's agent, with a grant for a terminal in it alone.
+func (e *Engine) remoteContainer(ctx context.Context, node, id string) (Container, error) {
+	on, err := e.OnNode(ctx, node, agent.Grant{Action: agent.ActTerminal, Container: id})
+	if err != nil {
+		return Container{}, fmt.Errorf("%w (%s): %w", ErrRemoteNode, node, err)
+	}
+	return on.Container(ctx, id)
+}
+
+// remoteNodeOf names the node and full id of a task container the live model knows of on another node.
+func (e *Engine) remoteNodeOf(containerID string) (node, fullID string) {
 	m := e.liveModel()
 	if m == nil {
-		return ""
+		return "", ""
 	}
 	for _, s := range m.Services() {
 		for _, t := range s.Tasks {
 			if t.ContainerID != "" && (t.ContainerID == containerID || strings.HasPrefix(t.ContainerID, containerID)) {
-				return t.Node
+				return t.Node, t.ContainerID
 			}
 		}
 	}
-	return ""
+	return "", ""
 }
 
 // ExecOptions chooses the shell, user and working directory of a terminal.
@@ -101,8 +114,12 @@ func randomMarker() string {
 // ErrNoShell means none of the wanted shells exists in the container.
 var ErrNoShell = errors.New("no shell found in the container")
 
-// StartExec starts a shell with a TTY in a running container.
-func (e *Engine) StartExec(ctx context.Context, containerID string, o ExecOptions) (*Exec, error) {
+// StartExec starts a shell with a TTY in a running container found by Container.
+func (e *Engine) StartExec(ctx context.Context, ct Container, o ExecOptions) (*Exec, error) {
+	if ct.on != nil && ct.on != e {
+		return ct.on.StartExec(ctx, ct, o)
+	}
+	containerID := ct.ID
 	shells := []string{"/bin/bash", "/bin/sh"}
 	if o.Shell != "" {
 		shells = []string{o.Shell}

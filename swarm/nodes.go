@@ -94,6 +94,9 @@ func nodeInfo(n dswarm.Node, running int) NodeInfo {
 	return i
 }
 
+// ErrNoNode means no node has the name or id given.
+var ErrNoNode = fmt.Errorf("%w: no such node", ErrNotFound)
+
 // FindNode picks a node by id or hostname from a listing.
 func FindNode(nodes []NodeInfo, idOrName string) (NodeInfo, error) {
 	for _, n := range nodes {
@@ -101,7 +104,7 @@ func FindNode(nodes []NodeInfo, idOrName string) (NodeInfo, error) {
 			return n, nil
 		}
 	}
-	return NodeInfo{}, &engineError{msg: "No node named " + idOrName + ".", kind: ErrNotFound}
+	return NodeInfo{}, &engineError{msg: "No node named " + idOrName + ".", kind: ErrNoNode}
 }
 
 // NodeTasks lists the tasks the swarm wants running on a node.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/berthhq/berth/swarm/agent"
 	"github.com/berthhq/berth/swarm/volumewrite"
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
@@ -24,6 +25,7 @@ const helperMount = "/berth-volume"
 
 // Upload says what to write into a volume mapping on the engine's node.
 type Upload struct {
+	Node      string // hostname or id; "" is the engine's node
 	Mapping   string
 	Dest      string
 	Kind      string // volumewrite.KindFile, KindTar, KindTgz, KindZip
@@ -36,7 +38,7 @@ type Upload struct {
 // (by default the running executable, which is static in Berth's image).
 func (e *Engine) SetHelperBinary(path string) { e.helperBinary = path }
 
-// UploadToVolume writes an upload into the mapping's volume on the engine's node:
+// UploadToVolume writes an upload into the mapping's volume on the node (another node's through its agent):
 // through a named pipe to a helper on the node when the pipe folder is shared
 // (uploadThroughPipe), else the engine's archive endpoint (what docker cp uses) writes a staging folder into
 // the volume while Berth checks the stream, and a helper container created from an
@@ -44,6 +46,16 @@ func (e *Engine) SetHelperBinary(path string) { e.helperBinary = path }
 // stdin meanwhile, then moves it into place or throws it away. Nothing goes
 // through the service's containers or is held whole in memory.
 func (e *Engine) UploadToVolume(ctx context.Context, u Upload, body io.Reader) ([]volumewrite.Written, error) {
+	if u.Node != "" && e.remote == nil {
+		on, err := e.OnNode(ctx, u.Node, agent.Grant{Action: agent.ActUpload, Volume: u.Mapping})
+		if err != nil {
+			return nil, err
+		}
+		if on != e { // another node: the same work, through its agent
+			u.Node = ""
+			return on.UploadToVolume(ctx, u, body)
+		}
+	}
 	img, err := e.helperImage(ctx, u.Mapping)
 	if err != nil {
 		return nil, err
@@ -56,7 +68,7 @@ func (e *Engine) UploadToVolume(ctx context.Context, u Upload, body io.Reader) (
 	}
 	stage := volumewrite.NewStageName()
 	created, err := e.cli.ContainerCreate(ctx, &container.Config{
-		Image: img, Entrypoint: []string{"/berth-helper"}, Cmd: []string{"volume-write", "--root", helperMount, "--finish", stage, "--wait"},
+		Image: img, Entrypoint: e.helperEntrypoint(), Cmd: []string{"volume-write", "--root", helperMount, "--finish", stage, "--wait"},
 		User: "0", NetworkDisabled: true, Labels: map[string]string{ManagedLabel: "true", "berth.helper": "upload"},
 		OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true,
 	}, &container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: u.Mapping, Target: helperMount}}}, nil, nil, "")
@@ -169,6 +181,9 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 
 // helperImage picks an image already on the node: one of a container that mounts the mapping, else any.
 func (e *Engine) helperImage(ctx context.Context, mapping string) (string, error) {
+	if e.remote != nil {
+		return e.remote.image, nil // the agent lets helpers run only its own image, which is Berth's
+	}
 	users, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("volume", mapping))})
 	if err != nil {
 		return "", e.wrap(err)
@@ -196,8 +211,20 @@ func (e *Engine) helperPath() (string, error) {
 	return os.Executable()
 }
 
-// copyHelper puts the static Berth binary into the helper container, streamed from disk.
+// helperEntrypoint is Berth's binary in a helper: copied in by copyHelper, or the image's own on another node.
+func (e *Engine) helperEntrypoint() []string {
+	if e.remote != nil {
+		return []string{"/berth"}
+	}
+	return []string{"/berth-helper"}
+}
+
+// copyHelper puts the static Berth binary into the helper container, streamed from
+// disk (not needed on another node, whose helpers run the agent's image).
 func (e *Engine) copyHelper(ctx context.Context, id string) error {
+	if e.remote != nil {
+		return nil
+	}
 	path, err := e.helperPath()
 	if err != nil {
 		return err

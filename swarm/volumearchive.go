@@ -25,9 +25,9 @@ func (e *Engine) volumeHelper(ctx context.Context, volume, purpose string) (stri
 		return "", nil, err
 	}
 	created, err := e.cli.ContainerCreate(ctx, &container.Config{
-		Image: img, Entrypoint: []string{"/berth-helper"}, NetworkDisabled: true,
+		Image: img, Entrypoint: e.helperEntrypoint(), NetworkDisabled: true,
 		Labels: map[string]string{ManagedLabel: "true", "berth.helper": purpose},
-	}, &container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: volume, Target: helperMount}}}, nil, nil, "")
+	}, &container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: volume, Target: helperMount, ReadOnly: purpose == "backup"}}}, nil, nil, "")
 	if err != nil {
 		return "", nil, e.wrap(err)
 	}
@@ -101,7 +101,7 @@ func (e *Engine) ArchiveVolumeInto(ctx context.Context, volume, hostDir, name, p
 		return ArchiveAnswer{}, err
 	}
 	created, err := e.cli.ContainerCreate(ctx, &container.Config{
-		Image: img, Entrypoint: []string{"/berth-helper"}, User: "0", NetworkDisabled: true,
+		Image: img, Entrypoint: e.helperEntrypoint(), User: "0", NetworkDisabled: true,
 		Cmd: []string{"volume-archive", "--root", helperMount, "--out", "/berth-backup/" + name, "--probe", "/berth-backup/" + probe,
 			"--uid", strconv.Itoa(os.Getuid()), "--gid", strconv.Itoa(os.Getgid())},
 		Labels: map[string]string{ManagedLabel: "true", "berth.helper": "backup"},
@@ -166,7 +166,7 @@ func (e *Engine) RestoreArchiveInto(ctx context.Context, volume, hostDir, name, 
 		return 0, err
 	}
 	created, err := e.cli.ContainerCreate(ctx, &container.Config{
-		Image: img, Entrypoint: []string{"/berth-helper"}, User: "0", NetworkDisabled: true,
+		Image: img, Entrypoint: e.helperEntrypoint(), User: "0", NetworkDisabled: true,
 		Cmd:    []string{"volume-restore", "--root", helperMount, "--archive", "/berth-backup/" + name, "--sha256", sha256},
 		Labels: map[string]string{ManagedLabel: "true", "berth.helper": "restore"},
 	}, &container.HostConfig{Mounts: []mount.Mount{

@@ -2,10 +2,10 @@ package swarm
 
 import (
 	"context"
+	"slices"
 	"sort"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	dswarm "github.com/docker/docker/api/types/swarm"
@@ -27,7 +27,8 @@ type MappingState struct {
 	UsedBy []Usage
 }
 
-// MappingStates reports, for each mapping name, the nodes holding its volume and the services mounting it.
+// MappingStates reports, for each mapping name, the nodes holding its volume and the services mounting it:
+// read from each node's engine (through its agent) where it can be, else guessed from where tasks mounting it ran.
 func (e *Engine) MappingStates(ctx context.Context, names []string) (map[string]MappingState, error) {
 	out := map[string]MappingState{}
 	for _, n := range names {
@@ -37,41 +38,46 @@ func (e *Engine) MappingStates(ctx context.Context, names []string) (map[string]
 	if err != nil {
 		return nil, err
 	}
-	info, err := e.cli.Info(ctx)
-	if err != nil {
-		return nil, e.wrap(err)
-	}
-	du, err := e.cli.DiskUsage(ctx, types.DiskUsageOptions{Types: []types.DiskUsageObject{types.VolumeObject}})
-	if err != nil {
-		return nil, e.wrap(err)
-	}
-	for _, v := range du.Volumes {
-		st, ok := out[v.Name]
-		if !ok {
-			continue
-		}
-		size := int64(-1)
-		if v.UsageData != nil {
-			size = v.UsageData.Size
-		}
-		st.Copies = append(st.Copies, VolumeCopy{Node: info.Name, Size: size, Reachable: true})
-		out[v.Name] = st
-	}
-	// Other nodes: a volume exists where a task mounting it was scheduled.
-	remote, err := e.remoteCopies(ctx, info.Swarm.NodeID, out)
+	nodes, err := e.Nodes(ctx)
 	if err != nil {
 		return nil, err
 	}
+	guessed, err := e.taskCopies(ctx, out)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
+		var vols []NodeVolume
+		if n.Hostname == e.Cached().NodeName {
+			if vols, err = e.localVolumes(ctx); err != nil {
+				return nil, err
+			}
+		} else if vols, err = e.NodeVolumes(ctx, n.Hostname); err != nil {
+			for name, st := range out {
+				if slices.Contains(guessed[name], n.Hostname) {
+					st.Copies = append(st.Copies, VolumeCopy{Node: n.Hostname, Size: -1})
+					out[name] = st
+				}
+			}
+			continue
+		}
+		for _, v := range vols {
+			if st, ok := out[v.Name]; ok {
+				st.Copies = append(st.Copies, VolumeCopy{Node: n.Hostname, Size: v.Size, Reachable: true})
+				out[v.Name] = st
+			}
+		}
+	}
 	for name, st := range out {
 		st.UsedBy = use.volumes[name]
-		st.Copies = append(st.Copies, remote[name]...)
 		sort.Slice(st.Copies, func(i, j int) bool { return st.Copies[i].Node < st.Copies[j].Node })
 		out[name] = st
 	}
 	return out, nil
 }
 
-func (e *Engine) remoteCopies(ctx context.Context, localNode string, mappings map[string]MappingState) (map[string][]VolumeCopy, error) {
+// taskCopies names, per mapping, the nodes where a task mounting it was scheduled (so its volume exists there).
+func (e *Engine) taskCopies(ctx context.Context, mappings map[string]MappingState) (map[string][]string, error) {
 	tasks, err := e.cli.TaskList(ctx, dswarm.TaskListOptions{})
 	if err != nil {
 		return nil, e.wrap(err)
@@ -84,18 +90,15 @@ func (e *Engine) remoteCopies(ctx context.Context, localNode string, mappings ma
 	for _, n := range nodes {
 		hostname[n.ID] = n.Description.Hostname
 	}
-	seen := map[string]bool{}
-	out := map[string][]VolumeCopy{}
+	out := map[string][]string{}
 	for _, t := range tasks {
-		if t.NodeID == "" || t.NodeID == localNode || t.Spec.ContainerSpec == nil {
+		if t.NodeID == "" || t.Spec.ContainerSpec == nil {
 			continue
 		}
 		for _, m := range t.Spec.ContainerSpec.Mounts {
-			if _, ok := mappings[m.Source]; !ok || m.Type != "volume" || seen[m.Source+"@"+t.NodeID] {
-				continue
+			if _, ok := mappings[m.Source]; ok && m.Type == "volume" && !slices.Contains(out[m.Source], hostname[t.NodeID]) {
+				out[m.Source] = append(out[m.Source], hostname[t.NodeID])
 			}
-			seen[m.Source+"@"+t.NodeID] = true
-			out[m.Source] = append(out[m.Source], VolumeCopy{Node: hostname[t.NodeID], Size: -1})
 		}
 	}
 	return out, nil
@@ -112,14 +115,16 @@ func (e *Engine) CreateMappingVolume(ctx context.Context, name string) error {
 
 // RemoveMappingVolume deletes the mapping's volume on the engine's node, refusing while services mount it.
 func (e *Engine) RemoveMappingVolume(ctx context.Context, name string) error {
-	use, err := e.usages(ctx, true)
-	if err != nil {
-		return err
+	if e.remote == nil { // another node's engine has no service list: its own refusal names the containers
+		use, err := e.usages(ctx, true)
+		if err != nil {
+			return err
+		}
+		if u := use.volumes[name]; len(u) > 0 {
+			return &InUseError{Kind: KindVolume, Name: name, Services: ServiceNames(u)}
+		}
 	}
-	if u := use.volumes[name]; len(u) > 0 {
-		return &InUseError{Kind: KindVolume, Name: name, Services: ServiceNames(u)}
-	}
-	err = e.cli.VolumeRemove(ctx, name, false)
+	err := e.cli.VolumeRemove(ctx, name, false)
 	if err == nil || cerrdefs.IsNotFound(err) {
 		return nil
 	}

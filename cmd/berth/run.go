@@ -13,9 +13,10 @@ const usage = `Usage:
   berth user add --username NAME --role admin|operator|viewer --password-stdin
   berth token create --username NAME --name LABEL
   berth healthcheck [--addr :8080]
+  berth agent [--addr :7441]   (run by the berth-agent service on every node)
 
 Environment: BERTH_ADDR, BERTH_DATA, BERTH_BACKUP_DIR, BERTH_MASTER_KEY_FILE, BERTH_PUBLIC_URL,
-BERTH_TRUSTED_PROXIES, DOCKER_HOST.`
+BERTH_TRUSTED_PROXIES, BERTH_AGENT_IMAGE, BERTH_AGENT_PUBLISH, BERTH_AGENT_SOCKET, DOCKER_HOST.`
 
 // run dispatches to a subcommand; `berth` alone serves.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -38,6 +39,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return tokenCreate(ctx, args[1:], getenv, stdout)
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv, stdout)
+	case "agent":
+		return runAgent(ctx, args, getenv, stderr)
 	case "volume-write":
 		return volumeWrite(args, stdin, stdout)
 	case "volume-archive":

@@ -21,8 +21,10 @@ import (
 // serve runs the web server until ctx ends, then shuts down gracefully.
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	var cfg config
+	var agents agentOptions
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	commonFlags(fs, &cfg, getenv)
+	agentFlags(fs, &agents, getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -37,6 +39,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	defer engine.Close()
+	if err := setUpAgents(ctx, st, engine, agents, log); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -72,6 +77,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	go engine.Watch(bg, 3*time.Second)
 	go model.Run(bg)
 	go h.ScheduleBackups(bg)
+	go upgradeAgents(bg, engine, log)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/swarm/agent"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -35,6 +37,7 @@ type VolumeRestore struct {
 	Snapshot  string `json:"-"`
 	Mapping   string `json:"mapping"`
 	Node      string `json:"node"`
+	From      string `json:"from_node"`     // which node's copy, when the snapshot holds several ("" picks the target node's, else the only one)
 	Volume    string `json:"target_volume"` // "" restores into the original
 	ScaleDown bool   `json:"scale_down"`    // scale the services using the volume to zero around the restore
 	InUseOK   bool   `json:"confirm_in_use"`
@@ -80,19 +83,15 @@ func (r *Runner) RestoreVolume(ctx context.Context, req VolumeRestore) (VolumeRe
 	if s.Problem != "" {
 		return out, &RequestError{"snapshot", "This snapshot cannot be trusted: " + s.Problem + "."}
 	}
-	var copyOf *VolumeCopy
-	for i := range s.Volumes {
-		if s.Volumes[i].Mapping == req.Mapping {
-			copyOf = &s.Volumes[i]
-		}
-	}
-	if copyOf == nil {
-		return out, &RequestError{"mapping", "The snapshot holds no archive of " + req.Mapping + "."}
-	}
-	if err := r.checkNode(ctx, req.Node); err != nil {
+	copyOf, err := pickCopy(s.Volumes, req)
+	if err != nil {
 		return out, err
 	}
-	if err := r.checkTargetVolume(ctx, out.Volume); err != nil {
+	work, err := r.checkNode(ctx, req.Node, out.Volume)
+	if err != nil {
+		return out, err
+	}
+	if err := r.checkTargetVolume(ctx, work, out.Volume); err != nil {
 		return out, err
 	}
 	if !r.mu.TryLock() {
@@ -103,7 +102,7 @@ func (r *Runner) RestoreVolume(ctx context.Context, req VolumeRestore) (VolumeRe
 	p := Progress{ID: s.ID, Action: "restore", Phase: "checking for services using the volume", Volume: out.Volume, Total: copyOf.DataBytes, StartedAt: r.Now()}
 	r.setProgress(p)
 	start := time.Now()
-	users, err := r.runningUsers(ctx, out.Volume)
+	users, err := r.runningUsers(ctx, out.Volume, req.Node)
 	if err != nil {
 		return out, err
 	}
@@ -117,19 +116,22 @@ func (r *Runner) RestoreVolume(ctx context.Context, req VolumeRestore) (VolumeRe
 	} else if len(users) > 0 && !req.InUseOK {
 		return out, &InUseError{Services: users}
 	}
-	existed, err := r.Engine.VolumeExists(ctx, out.Volume)
+	existed, err := work.VolumeExists(ctx, out.Volume)
 	if err != nil {
 		return out, err
 	}
 	p.Phase = "checking the archive, then writing it on the node"
 	r.setProgress(p)
-	out.Bytes, err = r.restoreDirect(ctx, s.ID, *copyOf, out.Volume)
+	err = errNoDirect
+	if req.Node == r.Engine.Cached().NodeName {
+		out.Bytes, err = r.restoreDirect(ctx, s.ID, *copyOf, out.Volume, work)
+	}
 	if errors.Is(err, errNoDirect) {
-		out.Bytes, err = r.restoreStream(ctx, s.ID, *copyOf, out.Volume, p)
+		out.Bytes, err = r.restoreStream(ctx, s.ID, *copyOf, out.Volume, p, work)
 	}
 	if err != nil {
 		if !existed {
-			r.Engine.RemoveMappingVolume(context.WithoutCancel(ctx), out.Volume)
+			work.RemoveMappingVolume(context.WithoutCancel(ctx), out.Volume)
 		}
 		if strings.Contains(err.Error(), ErrChecksum) {
 			return out, err
@@ -145,12 +147,12 @@ var errNoDirect = errors.New("no direct restore")
 
 // restoreDirect has a helper on the node check the archive and write it into the
 // volume, reading the snapshot's folder mounted read-only.
-func (r *Runner) restoreDirect(ctx context.Context, id string, v VolumeCopy, volume string) (int64, error) {
+func (r *Runner) restoreDirect(ctx context.Context, id string, v VolumeCopy, volume string, work swarm.VolumeWork) (int64, error) {
 	dirs, ok := r.Target.(interface{ SnapshotDir(id string) string })
 	if !ok {
 		return 0, errNoDirect
 	}
-	n, err := r.Engine.RestoreArchiveInto(ctx, volume, dirs.SnapshotDir(id), v.File, v.SHA256)
+	n, err := work.RestoreArchiveInto(ctx, volume, dirs.SnapshotDir(id), v.File, v.SHA256)
 	if err != nil && !strings.Contains(err.Error(), ErrChecksum) && ctx.Err() == nil {
 		return 0, errNoDirect // the helper could not run or see the folder: the engine's API is the way left
 	}
@@ -158,7 +160,7 @@ func (r *Runner) restoreDirect(ctx context.Context, id string, v VolumeCopy, vol
 }
 
 // restoreStream checks the archive here, then streams it through the engine's archive endpoint.
-func (r *Runner) restoreStream(ctx context.Context, id string, v VolumeCopy, volume string, p Progress) (int64, error) {
+func (r *Runner) restoreStream(ctx context.Context, id string, v VolumeCopy, volume string, p Progress, work swarm.VolumeWork) (int64, error) {
 	if sum, _, err := r.checksum(ctx, id, v.File); err != nil || sum != v.SHA256 {
 		if err != nil {
 			return 0, fmt.Errorf("the archive cannot be read (%v): nothing was restored", err)
@@ -178,7 +180,7 @@ func (r *Runner) restoreStream(ctx context.Context, id string, v VolumeCopy, vol
 	defer dec.Close()
 	p.Phase = "writing"
 	counted := &countingReader{r: dec, progressCounter: progressCounter{report: func(n int64) { p.Done = n; r.setProgress(p) }}}
-	if err := r.Engine.ImportVolume(ctx, volume, counted); err != nil {
+	if err := work.ImportVolume(ctx, volume, counted); err != nil {
 		return counted.n, err
 	}
 	io.Copy(h, f) // the rest after the archive's end, if any, for the final check
@@ -189,7 +191,7 @@ func (r *Runner) restoreStream(ctx context.Context, id string, v VolumeCopy, vol
 }
 
 // checkTargetVolume refuses an existing volume Berth does not manage (Berth's own data, another tool's).
-func (r *Runner) checkTargetVolume(ctx context.Context, volume string) error {
+func (r *Runner) checkTargetVolume(ctx context.Context, work swarm.VolumeWork, volume string) error {
 	maps, err := r.Vault.Mappings(ctx)
 	if err != nil {
 		return err
@@ -199,7 +201,7 @@ func (r *Runner) checkTargetVolume(ctx context.Context, volume string) error {
 			return nil
 		}
 	}
-	exists, err := r.Engine.VolumeExists(ctx, volume)
+	exists, err := work.VolumeExists(ctx, volume)
 	if err != nil {
 		return err
 	}
@@ -209,29 +211,58 @@ func (r *Runner) checkTargetVolume(ctx context.Context, volume string) error {
 	return nil
 }
 
-// checkNode refuses a node that does not exist, is down, or cannot be reached without the agent.
-func (r *Runner) checkNode(ctx context.Context, node string) error {
+// checkNode refuses a node that does not exist, is down, or cannot be reached (no
+// agent there), and returns the volume work the restore may do on it.
+func (r *Runner) checkNode(ctx context.Context, node, volume string) (swarm.VolumeWork, error) {
 	nodes, err := r.Engine.Nodes(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, n := range nodes {
 		if n.Hostname != node {
 			continue
 		}
 		if !n.Ready() {
-			return &RequestError{"node", "Node " + node + " is down: restore to a node that is up."}
+			return nil, &RequestError{"node", "Node " + node + " is down: restore to a node that is up."}
 		}
-		if node != r.Engine.Cached().NodeName {
-			return &RequestError{"node", "Node " + node + " is not the node Berth's engine runs on: restoring there needs the Berth agent on it."}
+		work, err := r.Engine.VolumesOn(ctx, node, agent.ActRestore, volume)
+		if err != nil {
+			return nil, &RequestError{"node", err.Error()}
 		}
-		return nil
+		return work, nil
 	}
-	return &RequestError{"node", "There is no node named " + node + "."}
+	return nil, &RequestError{"node", "There is no node named " + node + "."}
 }
 
-// runningUsers names the services with running tasks that mount the volume.
-func (r *Runner) runningUsers(ctx context.Context, volume string) ([]string, error) {
+// pickCopy chooses the snapshot's copy of the mapping to restore: the one asked
+// for, else the target node's, else the only one.
+func pickCopy(vols []VolumeCopy, req VolumeRestore) (*VolumeCopy, error) {
+	var found []*VolumeCopy
+	for i := range vols {
+		if vols[i].Mapping == req.Mapping && (req.From == "" || vols[i].Node == req.From) {
+			found = append(found, &vols[i])
+		}
+	}
+	switch {
+	case len(found) == 0 && req.From != "":
+		return nil, &RequestError{"mapping", "The snapshot holds no archive of " + req.Mapping + " from node " + req.From + "."}
+	case len(found) == 0:
+		return nil, &RequestError{"mapping", "The snapshot holds no archive of " + req.Mapping + "."}
+	case len(found) == 1:
+		return found[0], nil
+	}
+	var nodes []string
+	for _, v := range found {
+		if v.Node == req.Node {
+			return v, nil
+		}
+		nodes = append(nodes, v.Node)
+	}
+	return nil, &RequestError{"mapping", "The snapshot holds copies of " + req.Mapping + " from " + strings.Join(nodes, ", ") + ": choose which one to restore."}
+}
+
+// runningUsers names the services with tasks running on the node that mount the volume.
+func (r *Runner) runningUsers(ctx context.Context, volume, node string) ([]string, error) {
 	services, err := r.Engine.Services(ctx)
 	if err != nil {
 		return nil, err
@@ -239,8 +270,14 @@ func (r *Runner) runningUsers(ctx context.Context, volume string) ([]string, err
 	var names []string
 	for _, s := range services {
 		for _, v := range s.Spec.Volumes {
-			if v.Mapping == volume && s.Running > 0 {
-				names = append(names, s.Spec.Name)
+			if v.Mapping != volume || slices.Contains(names, s.Spec.Name) {
+				continue
+			}
+			for _, t := range s.Tasks {
+				if t.Node == node && t.State == "running" {
+					names = append(names, s.Spec.Name)
+					break
+				}
 			}
 		}
 	}

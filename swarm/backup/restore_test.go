@@ -19,6 +19,14 @@ type nodesOnly struct {
 func (n nodesOnly) Cached() swarm.Status                            { return swarm.Status{NodeName: n.self} }
 func (n nodesOnly) Nodes(context.Context) ([]swarm.NodeInfo, error) { return n.nodes, nil }
 
+// VolumesOn reaches only the engine's own node, as an engine with no agents does.
+func (n nodesOnly) VolumesOn(_ context.Context, node, _, _ string) (swarm.VolumeWork, error) {
+	if node != n.self {
+		return nil, errors.New("The Berth agent is not running on node " + node + ": deploy it from the Nodes page.")
+	}
+	return nil, nil
+}
+
 func TestRestoreRefusesNodesItCannotWriteTo(t *testing.T) {
 	r := &Runner{Engine: nodesOnly{self: "manager1", nodes: []swarm.NodeInfo{
 		{Hostname: "manager1", Role: "manager", Status: "ready"},
@@ -29,9 +37,9 @@ func TestRestoreRefusesNodesItCannotWriteTo(t *testing.T) {
 		"manager1": "",
 		"ghost":    "There is no node named ghost.",
 		"worker1":  "Node worker1 is down",
-		"worker2":  "needs the Berth agent",
+		"worker2":  "The Berth agent is not running on node worker2",
 	} {
-		err := r.checkNode(context.Background(), node)
+		_, err := r.checkNode(context.Background(), node, "data")
 		var re *RequestError
 		switch {
 		case want == "" && err != nil:

@@ -10,12 +10,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/swarm/agent"
 )
 
 // Engine is what snapshots read from the swarm and restores write to it.
@@ -27,12 +29,7 @@ type Engine interface {
 	Objects(ctx context.Context, kind swarm.Kind) ([]swarm.Object, error)
 	Object(ctx context.Context, kind swarm.Kind, name string) (swarm.Object, error)
 	Nodes(ctx context.Context) ([]swarm.NodeInfo, error)
-	ExportVolume(ctx context.Context, volume string, w io.Writer) error
-	ImportVolume(ctx context.Context, volume string, r io.Reader) error
-	VolumeExists(ctx context.Context, volume string) (bool, error)
-	ArchiveVolumeInto(ctx context.Context, volume, hostDir, name, probe string) (swarm.ArchiveAnswer, error)
-	RestoreArchiveInto(ctx context.Context, volume, hostDir, name, sha256 string) (int64, error)
-	RemoveMappingVolume(ctx context.Context, name string) error
+	VolumesOn(ctx context.Context, node, action, volume string) (swarm.VolumeWork, error)
 }
 
 // Vault is what Berth's database holds for a snapshot and takes back on restore.
@@ -153,18 +150,19 @@ func (r *Runner) snapshot(ctx context.Context, id, trigger string) (Manifest, er
 	if err := r.copyEnvironment(ctx, &m); err != nil {
 		return m, err
 	}
+	nodes, err := r.Engine.Nodes(ctx)
+	if err != nil {
+		return m, err
+	}
+	ran, err := r.nodesThatRan(ctx)
+	if err != nil {
+		return m, err
+	}
 	for _, mp := range m.Mappings {
-		v, err := r.copyVolume(ctx, draft, &m, mp)
-		if errors.Is(err, swarm.ErrNotFound) {
-			m.Warnings = append(m.Warnings, fmt.Sprintf("volume %s: not on %s yet (no task has used it)", mp.Name, m.Node))
-			continue
-		}
-		if err != nil {
+		if err := r.copyMapping(ctx, draft, &m, mp, nodes, ran[mp.Name]); err != nil {
 			return m, fmt.Errorf("volume %s: %w", mp.Name, err)
 		}
-		m.Volumes = append(m.Volumes, v)
 	}
-	m.Warnings = append(m.Warnings, r.unreachableCopies(ctx, m)...)
 	m.Finished = r.Now()
 	raw, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
@@ -199,6 +197,9 @@ func (r *Runner) copyEnvironment(ctx context.Context, m *Manifest) error {
 	m.Owners = map[string]string{}
 	nets := map[string]bool{}
 	for _, s := range services {
+		if s.Spec.Name == swarm.AgentService {
+			continue // redeployed from the Nodes page with the portal's own keys
+		}
 		m.Services = append(m.Services, s.Spec)
 		if s.Owner != "" {
 			m.Owners[s.Spec.Name] = s.Owner
@@ -227,6 +228,9 @@ func (r *Runner) copyEnvironment(ctx context.Context, m *Manifest) error {
 		return err
 	}
 	for _, s := range secrets {
+		if s.Labels[swarm.AgentLabel] != "" {
+			continue
+		}
 		c := SecretCopy{Name: s.Name, Labels: s.Labels}
 		value, err := r.Vault.SecretValue(ctx, s.ID)
 		switch {
@@ -263,52 +267,105 @@ func (r *Runner) copyEnvironment(ctx context.Context, m *Manifest) error {
 	return nil
 }
 
-// copyVolume compresses one volume's archive into the draft, stopping its services first in "stop" mode.
-func (r *Runner) copyVolume(ctx context.Context, draft Draft, m *Manifest, mp Mapping) (VolumeCopy, error) {
-	v := VolumeCopy{Mapping: mp.Name, Node: m.Node, File: "volume-" + mp.Name + ".tar.zst", Consistency: "live"}
-	if ok, err := r.Engine.VolumeExists(ctx, mp.Name); err != nil {
-		return v, err
-	} else if !ok {
-		return v, swarm.ErrNotFound
+// copyMapping copies the mapping's volume from every node that holds it (other
+// nodes' through their agents), stopping its services once around all copies in "stop" mode.
+func (r *Runner) copyMapping(ctx context.Context, draft Draft, m *Manifest, mp Mapping, nodes []swarm.NodeInfo, ran []string) error {
+	type holder struct {
+		node string
+		work swarm.VolumeWork
 	}
+	var holders []holder
+	for _, n := range nodes {
+		expected := n.Hostname == m.Node || slices.Contains(ran, n.Hostname)
+		if !n.Ready() {
+			if expected {
+				m.Warnings = append(m.Warnings, fmt.Sprintf("volume %s on node %s: not copied (the node is %s)", mp.Name, n.Hostname, n.Status))
+			}
+			continue
+		}
+		w, err := r.Engine.VolumesOn(ctx, n.Hostname, agent.ActBackup, mp.Name)
+		var ok bool
+		if err == nil {
+			ok, err = w.VolumeExists(ctx, mp.Name)
+		}
+		switch {
+		case err != nil && n.Hostname == m.Node:
+			return err
+		case err != nil:
+			if expected {
+				m.Warnings = append(m.Warnings, fmt.Sprintf("volume %s on node %s: not copied (%v)", mp.Name, n.Hostname, err))
+			}
+		case ok:
+			holders = append(holders, holder{n.Hostname, w})
+		}
+	}
+	if len(holders) == 0 {
+		m.Warnings = append(m.Warnings, fmt.Sprintf("volume %s: on no node Berth can read (no task has used it yet)", mp.Name))
+		return nil
+	}
+	var stopped []string
 	if mp.Mode == "stop" {
-		v.Consistency = "stopped"
-		restore, stopped, err := r.stopUsers(ctx, mp.Name)
+		restore, names, err := r.stopUsers(ctx, mp.Name)
 		defer restore()
 		if err != nil {
-			return v, err
+			return err
 		}
-		v.Stopped = stopped
+		stopped = names
 	}
-	if local, ok := draft.(interface{ Local() string }); ok {
-		res, err := r.archiveDirect(ctx, local.Local(), v.File, m, mp.Name)
+	for _, h := range holders {
+		v := VolumeCopy{Mapping: mp.Name, Node: h.node, File: volumeFile(mp.Name, h.node, m.Node), Consistency: "live"}
+		if mp.Mode == "stop" {
+			v.Consistency, v.Stopped = "stopped", stopped
+		}
+		if err := r.copyVolume(ctx, draft, m, &v, h.work, h.node == m.Node); err != nil {
+			return fmt.Errorf("on node %s: %w", h.node, err)
+		}
+		m.Volumes = append(m.Volumes, v)
+	}
+	return nil
+}
+
+// volumeFile names a volume's archive in a snapshot: the copy on the node Berth's engine runs on keeps the plain name.
+func volumeFile(mapping, node, local string) string {
+	if node == local {
+		return "volume-" + mapping + ".tar.zst"
+	}
+	return "volume-" + mapping + "@" + node + ".tar.zst"
+}
+
+// copyVolume compresses one volume's archive into the draft: written by a helper
+// straight into the backup folder when the volume is on this engine's node, else
+// streamed through the node's engine API (and agent).
+func (r *Runner) copyVolume(ctx context.Context, draft Draft, m *Manifest, v *VolumeCopy, work swarm.VolumeWork, local bool) error {
+	if dir, ok := draft.(interface{ Local() string }); ok && local {
+		res, err := r.archiveDirect(ctx, dir.Local(), v.File, m, v.Mapping, work)
 		if err == nil {
 			v.Size, v.DataBytes, v.SHA256 = res.Size, res.DataBytes, res.SHA256
-			return v, nil
+			return nil
 		}
 		if ctx.Err() != nil {
-			return v, err
+			return err
 		}
 		// Stream through the engine's API instead, and say why.
-		os.Remove(filepath.Join(local.Local(), v.File))
+		os.Remove(filepath.Join(dir.Local(), v.File))
 		if !strings.Contains(err.Error(), ErrNotBackupDir) {
-			m.Warnings = append(m.Warnings, fmt.Sprintf("volume %s: copied through the engine's API, the direct copy failed: %v", mp.Name, err))
+			m.Warnings = append(m.Warnings, fmt.Sprintf("volume %s: copied through the engine's API, the direct copy failed: %v", v.Mapping, err))
 		}
 	}
 	w, err := draft.Create(v.File)
 	if err != nil {
-		return v, err
+		return err
 	}
 	sum := sha256.New()
 	counted := &countingWriter{w: io.MultiWriter(w, sum)}
 	enc, err := newEncoder(counted)
 	if err != nil {
 		w.Close()
-		return v, err
+		return err
 	}
-	p := Progress{ID: m.ID, Action: "backup", Phase: "copying volumes", Volume: mp.Name, StartedAt: m.Started}
+	p := Progress{ID: m.ID, Action: "backup", Phase: "copying volumes", Volume: v.Mapping + " on " + v.Node, StartedAt: m.Started}
 	raw := &countingWriter{w: enc, progressCounter: progressCounter{report: func(n int64) { p.Done = n; r.setProgress(p) }}}
-	err = r.Engine.ExportVolume(ctx, mp.Name, raw)
+	err = work.ExportVolume(ctx, v.Mapping, raw)
 	if err == nil {
 		err = enc.Close()
 	}
@@ -316,15 +373,15 @@ func (r *Runner) copyVolume(ctx context.Context, draft Draft, m *Manifest, mp Ma
 		err = cerr
 	}
 	if err != nil {
-		return v, err
+		return err
 	}
 	v.Size, v.DataBytes, v.SHA256 = counted.n, raw.n, hex.EncodeToString(sum.Sum(nil))
-	return v, nil
+	return nil
 }
 
 // archiveDirect has a helper on the node write the volume's archive into the draft
 // folder, proving with a probe file that the folder it mounts is this one.
-func (r *Runner) archiveDirect(ctx context.Context, local, file string, m *Manifest, volume string) (swarm.ArchiveAnswer, error) {
+func (r *Runner) archiveDirect(ctx context.Context, local, file string, m *Manifest, volume string, work swarm.VolumeWork) (swarm.ArchiveAnswer, error) {
 	probe := ".probe-" + NewID(r.Now())
 	if err := os.WriteFile(filepath.Join(local, probe), nil, 0o600); err != nil {
 		return swarm.ArchiveAnswer{}, err
@@ -349,7 +406,7 @@ func (r *Runner) archiveDirect(ctx context.Context, local, file string, m *Manif
 		}
 	}()
 	// The node sees the folder at the same path when Berth runs on it or mounts it at the same path.
-	return r.Engine.ArchiveVolumeInto(ctx, volume, local, file, probe)
+	return work.ArchiveVolumeInto(ctx, volume, local, file, probe)
 }
 
 // stopUsers scales the services that mount a mapping to zero and waits for their tasks
@@ -399,27 +456,23 @@ func (r *Runner) stopUsers(ctx context.Context, mapping string) (func(), []strin
 	return restore, names, nil
 }
 
-// unreachableCopies names the mappings' copies on other nodes, which need the Berth agent to be read.
-func (r *Runner) unreachableCopies(ctx context.Context, m Manifest) []string {
+// nodesThatRan names, per mapping, the nodes where tasks mounting it were placed (so its volume is expected there).
+func (r *Runner) nodesThatRan(ctx context.Context) (map[string][]string, error) {
 	services, err := r.Engine.Services(ctx)
 	if err != nil {
-		return nil
+		return nil, err
 	}
-	seen := map[string]bool{}
-	var out []string
+	out := map[string][]string{}
 	for _, s := range services {
 		for _, v := range s.Spec.Volumes {
 			for _, t := range s.Tasks {
-				key := v.Mapping + "@" + t.Node
-				if v.Mapping != "" && t.Node != "" && t.Node != m.Node && !seen[key] {
-					seen[key] = true
-					out = append(out, fmt.Sprintf("volume %s on node %s: not copied (reading other nodes' volumes needs the Berth agent)", v.Mapping, t.Node))
+				if v.Mapping != "" && t.Node != "" && !slices.Contains(out[v.Mapping], t.Node) {
+					out[v.Mapping] = append(out[v.Mapping], t.Node)
 				}
 			}
 		}
 	}
-	sort.Strings(out)
-	return out
+	return out, nil
 }
 
 // progressCounter counts bytes on their way and reports them every 4 MiB.

@@ -1,0 +1,189 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+)
+
+// HelperLabel marks the helper containers Berth runs on a node; the agent lets a
+// grant touch no other container than these and, for a terminal, its one container.
+const HelperLabel = "berth.helper"
+
+// helperCommands are the subcommands of Berth's binary a helper may run.
+var helperCommands = []string{"volume-write", "volume-archive", "volume-restore"}
+
+// ContainerFacts is what the rules need to know about a container.
+type ContainerFacts struct {
+	ID      string
+	Helper  bool     // labelled as a Berth helper
+	Volumes []string // the named volumes it mounts
+	Other   bool     // it mounts anything else (a bind, a tmpfs...)
+}
+
+// Lookup answers the rules' questions from the node's engine.
+type Lookup interface {
+	Container(ctx context.Context, ref string) (ContainerFacts, error)
+	ExecContainer(ctx context.Context, execID string) (string, error)
+	ImageID(ctx context.Context, ref string) (string, error)
+}
+
+// Request is one engine call as the agent received it.
+type Request struct {
+	Method string
+	Path   string // without the API version prefix
+	Body   []byte // read only for calls whose body the rules check
+}
+
+// versionPrefix is the optional /v1.41 at the start of an engine API path.
+var versionPrefix = regexp.MustCompile(`^/v[0-9]+\.[0-9]+/`)
+
+// APIPath strips the version prefix from an engine API path.
+func APIPath(p string) string {
+	if loc := versionPrefix.FindStringIndex(p); loc != nil {
+		return p[loc[1]-1:]
+	}
+	return p
+}
+
+// NeedsBody says whether the rules read this call's body.
+func NeedsBody(method, path string) bool {
+	return method == http.MethodPost && (path == "/containers/create" || strings.HasSuffix(path, "/exec"))
+}
+
+// Refusal is a call the grant does not allow, with the reason.
+type Refusal struct{ Reason string }
+
+func (r *Refusal) Error() string { return "not allowed: " + r.Reason }
+
+func refuse(format string, a ...any) error { return &Refusal{Reason: fmt.Sprintf(format, a...)} }
+
+// Authorize decides whether a grant allows one engine call; selfImage is the
+// agent's own image id, the only image helpers may be created from.
+func Authorize(ctx context.Context, g Grant, selfImage string, r Request, look Lookup) error {
+	seg := strings.Split(strings.Trim(r.Path, "/"), "/")
+	call := r.Method + " " + seg[0]
+	switch r.Method + " " + r.Path {
+	case "GET /_ping", "HEAD /_ping", "GET /version", "GET /info":
+		return nil
+	}
+	switch g.Action {
+	case ActTerminal:
+		return authorizeTerminal(ctx, g, r, seg, look)
+	case ActVolumes:
+		switch r.Method + " " + r.Path {
+		case "GET /volumes", "GET /system/df", "GET /containers/json":
+			return nil
+		}
+	case ActUpload, ActBackup, ActRestore:
+		return authorizeVolumeWork(ctx, g, selfImage, r, seg, look)
+	default:
+		return refuse("unknown action %q", g.Action)
+	}
+	return refuse("%s is not part of %s", call, g.Action)
+}
+
+// authorizeTerminal allows inspecting the granted container and running execs in it.
+func authorizeTerminal(ctx context.Context, g Grant, r Request, seg []string, look Lookup) error {
+	switch {
+	case len(seg) == 3 && seg[0] == "containers" && (r.Method+" "+seg[2] == "GET json" || r.Method+" "+seg[2] == "HEAD archive" || r.Method+" "+seg[2] == "POST exec"):
+		c, err := look.Container(ctx, seg[1])
+		if err != nil || c.ID != g.Container {
+			return refuse("the grant is for another container")
+		}
+		if seg[2] == "exec" {
+			var ex container.ExecOptions
+			if err := json.Unmarshal(r.Body, &ex); err != nil || ex.Privileged {
+				return refuse("a terminal may not be privileged")
+			}
+		}
+		return nil
+	case len(seg) == 3 && seg[0] == "exec" && (r.Method+" "+seg[2] == "POST start" || r.Method+" "+seg[2] == "POST resize" || r.Method+" "+seg[2] == "GET json"):
+		id, err := look.ExecContainer(ctx, seg[1])
+		if err != nil || id != g.Container {
+			return refuse("the exec runs in another container")
+		}
+		return nil
+	}
+	return refuse("%s %s is not part of a terminal", r.Method, r.Path)
+}
+
+// authorizeVolumeWork allows creating and driving helper containers that mount only the granted volume.
+func authorizeVolumeWork(ctx context.Context, g Grant, selfImage string, r Request, seg []string, look Lookup) error {
+	switch {
+	case r.Method+" "+r.Path == "GET /containers/json" || r.Method+" "+r.Path == "GET /images/json":
+		return nil
+	case len(seg) == 2 && seg[0] == "volumes" && seg[1] == g.Volume && (r.Method == http.MethodGet || r.Method == http.MethodDelete && g.Action == ActRestore):
+		return nil
+	case r.Method+" "+r.Path == "POST /containers/create":
+		return checkHelperSpec(ctx, g, selfImage, r.Body, look)
+	case len(seg) >= 2 && seg[0] == "containers":
+		op := r.Method
+		if len(seg) == 3 {
+			op += " " + seg[2]
+		} else if len(seg) != 2 || r.Method != http.MethodDelete {
+			break
+		}
+		allowed := []string{"DELETE", "GET json", "POST start", "POST attach", "POST wait", "GET logs", "HEAD archive", "GET archive"}
+		if g.Action != ActBackup {
+			allowed = append(allowed, "PUT archive")
+		}
+		if !slices.Contains(allowed, op) {
+			break
+		}
+		c, err := look.Container(ctx, seg[1])
+		if err != nil || !c.Helper || c.Other || len(c.Volumes) != 1 || c.Volumes[0] != g.Volume {
+			return refuse("the container is not a helper for volume %s", g.Volume)
+		}
+		return nil
+	}
+	return refuse("%s %s is not part of %s", r.Method, r.Path, g.Action)
+}
+
+// checkHelperSpec allows a container only if it is a helper from the agent's own
+// image with the granted volume as its one mount and none of the engine's escapes.
+func checkHelperSpec(ctx context.Context, g Grant, selfImage string, body []byte, look Lookup) error {
+	var spec struct {
+		container.Config
+		HostConfig *container.HostConfig
+	}
+	if err := json.Unmarshal(body, &spec); err != nil {
+		return refuse("the container spec cannot be read")
+	}
+	if id, err := look.ImageID(ctx, spec.Image); err != nil || id != selfImage {
+		return refuse("helpers run only the agent's own image")
+	}
+	if spec.Labels[HelperLabel] == "" {
+		return refuse("only helper containers may be created")
+	}
+	if len(spec.Cmd) > 0 && !slices.Contains(helperCommands, spec.Cmd[0]) {
+		return refuse("a helper runs only %s", strings.Join(helperCommands, ", "))
+	}
+	if !spec.NetworkDisabled {
+		return refuse("a helper has no network")
+	}
+	hc := spec.HostConfig
+	if hc == nil || len(hc.Mounts) != 1 {
+		return refuse("a helper mounts exactly the granted volume")
+	}
+	m := hc.Mounts[0]
+	if m.Type != mount.TypeVolume || m.Source != g.Volume || (g.Action == ActBackup && !m.ReadOnly) {
+		return refuse("a helper mounts exactly the granted volume (read-only for a backup)")
+	}
+	if m.VolumeOptions != nil && m.VolumeOptions.DriverConfig != nil {
+		return refuse("a helper may not choose a volume driver")
+	}
+	if len(hc.Binds) > 0 || len(hc.VolumesFrom) > 0 || len(hc.Tmpfs) > 0 || hc.Privileged || len(hc.CapAdd) > 0 ||
+		len(hc.Devices) > 0 || len(hc.SecurityOpt) > 0 || hc.PidMode != "" || hc.IpcMode != "" || hc.UsernsMode != "" ||
+		hc.UTSMode != "" || hc.CgroupnsMode == "host" || (hc.NetworkMode != "" && hc.NetworkMode != "none") || len(hc.DeviceRequests) > 0 {
+		return refuse("a helper gets no host access, devices, privileges or namespaces of the host")
+	}
+	return nil
+}

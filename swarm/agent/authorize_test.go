@@ -1,0 +1,137 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// fakeNode answers the rules' questions about a made-up node.
+type fakeNode struct {
+	containers map[string]ContainerFacts
+	execs      map[string]string // exec id -> container id
+	images     map[string]string // reference -> id
+}
+
+func (f fakeNode) Container(_ context.Context, ref string) (ContainerFacts, error) {
+	if c, ok := f.containers[ref]; ok {
+		return c, nil
+	}
+	return ContainerFacts{}, errors.New("no such container")
+}
+
+func (f fakeNode) ExecContainer(_ context.Context, id string) (string, error) {
+	if c, ok := f.execs[id]; ok {
+		return c, nil
+	}
+	return "", errors.New("no such exec")
+}
+
+func (f fakeNode) ImageID(_ context.Context, ref string) (string, error) {
+	if id, ok := f.images[ref]; ok {
+		return id, nil
+	}
+	return "", errors.New("no such image")
+}
+
+func spec(t *testing.T, v map[string]any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestGrantsAllowOnlyTheirActionsCalls(t *testing.T) {
+	node := fakeNode{
+		containers: map[string]ContainerFacts{
+			"app1":    {ID: "app1", Volumes: []string{"data"}},
+			"app2":    {ID: "app2"},
+			"helper":  {ID: "helper", Helper: true, Volumes: []string{"data"}},
+			"helper2": {ID: "helper2", Helper: true, Volumes: []string{"other"}},
+			"bindy":   {ID: "bindy", Helper: true, Volumes: []string{"data"}, Other: true},
+		},
+		execs:  map[string]string{"x1": "app1", "x2": "app2"},
+		images: map[string]string{"berth:1": "sha256:self", "busybox": "sha256:busy"},
+	}
+	helper := func(changes map[string]any) map[string]any {
+		hc := map[string]any{"Mounts": []map[string]any{{"Type": "volume", "Source": "data", "Target": "/v"}}}
+		v := map[string]any{"Image": "berth:1", "Labels": map[string]string{HelperLabel: "upload"}, "NetworkDisabled": true,
+			"Cmd": []string{"volume-write"}, "HostConfig": hc}
+		for k, val := range changes {
+			if strings.HasPrefix(k, "HostConfig.") {
+				hc[strings.TrimPrefix(k, "HostConfig.")] = val
+			} else {
+				v[k] = val
+			}
+		}
+		return v
+	}
+	terminal := Grant{Action: ActTerminal, Container: "app1"}
+	upload := Grant{Action: ActUpload, Volume: "data"}
+	backup := Grant{Action: ActBackup, Volume: "data"}
+	restore := Grant{Action: ActRestore, Volume: "data"}
+	listing := Grant{Action: ActVolumes}
+	for _, tc := range []struct {
+		name string
+		g    Grant
+		r    Request
+		want string // "" allowed, else part of the refusal
+	}{
+		{"ping for anyone", listing, Request{Method: "HEAD", Path: "/_ping"}, ""},
+		{"terminal: inspect its container", terminal, Request{Method: "GET", Path: "/containers/app1/json"}, ""},
+		{"terminal: exec in its container", terminal, Request{Method: "POST", Path: "/containers/app1/exec", Body: []byte(`{"Cmd":["sh"],"Tty":true}`)}, ""},
+		{"terminal: a privileged exec", terminal, Request{Method: "POST", Path: "/containers/app1/exec", Body: []byte(`{"Cmd":["sh"],"Privileged":true}`)}, "privileged"},
+		{"terminal: exec in another container", terminal, Request{Method: "POST", Path: "/containers/app2/exec", Body: []byte(`{"Cmd":["sh"]}`)}, "another container"},
+		{"terminal: start its exec", terminal, Request{Method: "POST", Path: "/exec/x1/start"}, ""},
+		{"terminal: start another container's exec", terminal, Request{Method: "POST", Path: "/exec/x2/start"}, "another container"},
+		{"terminal: create a container", terminal, Request{Method: "POST", Path: "/containers/create", Body: spec(t, helper(nil))}, "not part of a terminal"},
+		{"terminal: copy files out", terminal, Request{Method: "GET", Path: "/containers/app1/archive"}, "not part of a terminal"},
+		{"listing: volumes and sizes", listing, Request{Method: "GET", Path: "/system/df"}, ""},
+		{"listing: remove a volume", listing, Request{Method: "DELETE", Path: "/volumes/data"}, "not part of volumes"},
+		{"listing: services", listing, Request{Method: "GET", Path: "/services"}, "not part of volumes"},
+		{"upload: a helper for its volume", upload, Request{Method: "POST", Path: "/containers/create", Body: spec(t, helper(nil))}, ""},
+		{"upload: write into its helper", upload, Request{Method: "PUT", Path: "/containers/helper/archive"}, ""},
+		{"upload: attach to its helper", upload, Request{Method: "POST", Path: "/containers/helper/attach"}, ""},
+		{"upload: remove its helper", upload, Request{Method: "DELETE", Path: "/containers/helper"}, ""},
+		{"upload: write into an application container", upload, Request{Method: "PUT", Path: "/containers/app1/archive"}, "not a helper"},
+		{"upload: a helper of another volume", upload, Request{Method: "PUT", Path: "/containers/helper2/archive"}, "not a helper"},
+		{"upload: a helper that also binds a host path", upload, Request{Method: "GET", Path: "/containers/bindy/json"}, "not a helper"},
+		{"upload: exec in its helper", upload, Request{Method: "POST", Path: "/containers/helper/exec"}, "not part of upload"},
+		{"upload: another image", upload, Request{Method: "POST", Path: "/containers/create", Body: spec(t, helper(map[string]any{"Image": "busybox"}))}, "own image"},
+		{"upload: another volume", upload, Request{Method: "POST", Path: "/containers/create", Body: spec(t, helper(map[string]any{"HostConfig.Mounts": []map[string]any{{"Type": "volume", "Source": "other", "Target": "/v"}}}))}, "granted volume"},
+		{"upload: a bind of the host's root", upload, Request{Method: "POST", Path: "/containers/create", Body: spec(t, helper(map[string]any{"HostConfig.Binds": []string{"/:/host"}}))}, "host access"},
+		{"upload: a bind mount", upload, Request{Method: "POST", Path: "/containers/create", Body: spec(t, helper(map[string]any{"HostConfig.Mounts": []map[string]any{{"Type": "bind", "Source": "/", "Target": "/v"}}}))}, "granted volume"},
+		{"upload: privileged", upload, Request{Method: "POST", Path: "/containers/create", Body: spec(t, helper(map[string]any{"HostConfig.Privileged": true}))}, "host access"},
+		{"upload: the host's network", upload, Request{Method: "POST", Path: "/containers/create", Body: spec(t, helper(map[string]any{"NetworkDisabled": false, "HostConfig.NetworkMode": "host"}))}, "no network"},
+		{"upload: the host's pid namespace", upload, Request{Method: "POST", Path: "/containers/create", Body: spec(t, helper(map[string]any{"HostConfig.PidMode": "host"}))}, "host access"},
+		{"upload: not labelled a helper", upload, Request{Method: "POST", Path: "/containers/create", Body: spec(t, helper(map[string]any{"Labels": map[string]string{}}))}, "only helper"},
+		{"upload: Berth's server instead of a helper command", upload, Request{Method: "POST", Path: "/containers/create", Body: spec(t, helper(map[string]any{"Cmd": []string{"serve"}}))}, "runs only"},
+		{"backup: a writable helper", backup, Request{Method: "POST", Path: "/containers/create", Body: spec(t, helper(nil))}, "read-only"},
+		{"backup: a read-only helper", backup, Request{Method: "POST", Path: "/containers/create", Body: spec(t, helper(map[string]any{"HostConfig.Mounts": []map[string]any{{"Type": "volume", "Source": "data", "Target": "/v", "ReadOnly": true}}}))}, ""},
+		{"backup: read its helper", backup, Request{Method: "GET", Path: "/containers/helper/archive"}, ""},
+		{"backup: write into its helper", backup, Request{Method: "PUT", Path: "/containers/helper/archive"}, "not part of backup"},
+		{"backup: remove the volume", backup, Request{Method: "DELETE", Path: "/volumes/data"}, "not part of backup"},
+		{"restore: remove the volume it failed to fill", restore, Request{Method: "DELETE", Path: "/volumes/data"}, ""},
+		{"restore: remove another volume", restore, Request{Method: "DELETE", Path: "/volumes/other"}, "not part of restore"},
+		{"unknown action", Grant{Action: "anything"}, Request{Method: "GET", Path: "/volumes"}, "unknown action"},
+	} {
+		err := Authorize(context.Background(), tc.g, "sha256:self", tc.r, node)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: refused: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: %v, want a refusal saying %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestAPIPathDropsTheVersion(t *testing.T) {
+	for in, want := range map[string]string{"/v1.41/containers/json": "/containers/json", "/_ping": "/_ping", "/v1.41/exec/x/start": "/exec/x/start"} {
+		if got := APIPath(in); got != want {
+			t.Errorf("APIPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

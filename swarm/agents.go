@@ -1,0 +1,309 @@
+package swarm
+
+import (
+	"cmp"
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berthhq/berth/swarm/agent"
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/mount"
+	dswarm "github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/client"
+)
+
+// AgentService is the global service that runs Berth's agent on every node.
+const AgentService = "berth-agent"
+
+// AgentLabel marks the agent's service and secrets (the keys' fingerprint): Berth's own, not the environment's, so backups leave them out.
+const AgentLabel = "berth.agent"
+
+// agentVersionLabel records which Berth deployed the agents, so they are upgraded with it.
+const agentVersionLabel = "berth.agent.version"
+
+// grantLifetime bounds one piece of node-local work (a long backup keeps its connections; new calls need a new grant).
+const grantLifetime = 30 * time.Minute
+
+// ErrAgentMissing means a node's work needs the agent and none runs there.
+var ErrAgentMissing = errors.New("the Berth agent is not running on the node")
+
+// AgentSetup is what the portal needs to deploy and reach its agents.
+type AgentSetup struct {
+	Keys    agent.Keys
+	Image   string // Berth's image, which the agents run
+	Version string // Berth's version: a different one upgrades the agents
+	Publish bool   // publish the agents' port on each node, for a portal outside the overlay network
+	Socket  string // the engine's socket on every node ("" is /var/run/docker.sock; swarm templates such as {{.Node.Hostname}} work)
+}
+
+// agentLink is the portal's side of its agents: keys, TLS and one connection pool per agent.
+type agentLink struct {
+	setup AgentSetup
+	tls   *tls.Config
+	grant ed25519.PrivateKey
+
+	mu    sync.Mutex
+	pools map[string]*http.Transport // by agent address
+}
+
+// SetAgents gives the engine the keys and image for its agents.
+func (e *Engine) SetAgents(s AgentSetup) error {
+	conf, err := s.Keys.ClientTLS()
+	if err != nil {
+		return err
+	}
+	e.agents = &agentLink{setup: s, tls: conf, grant: ed25519.PrivateKey(s.Keys.GrantKey), pools: map[string]*http.Transport{}}
+	return nil
+}
+
+// AgentState is how the agent fares on one node.
+type AgentState struct {
+	Node    string // node id
+	State   string // running, starting, failed, missing
+	Image   string
+	Current bool   // runs the portal's image and version
+	Error   string // the task's last error
+}
+
+// Agents reports whether the agent service is deployed and how it fares on each node (by node id).
+func (e *Engine) Agents(ctx context.Context) (bool, map[string]AgentState, error) {
+	svc, _, err := e.cli.ServiceInspectWithRaw(ctx, AgentService, dswarm.ServiceInspectOptions{})
+	if cerrdefs.IsNotFound(err) {
+		return false, map[string]AgentState{}, nil
+	}
+	if err != nil {
+		return false, nil, e.wrap(err)
+	}
+	tasks, err := e.cli.TaskList(ctx, dswarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", AgentService), filters.Arg("desired-state", "running"))})
+	if err != nil {
+		return true, nil, e.wrap(err)
+	}
+	current := e.agents != nil && svc.Spec.Labels[agentVersionLabel] == e.agents.setup.Version &&
+		svc.Spec.Labels[AgentLabel] == e.agents.setup.Keys.Fingerprint() && svc.Spec.TaskTemplate.ContainerSpec.Image == e.agents.setup.Image
+	out := map[string]AgentState{}
+	for _, t := range tasks {
+		st := AgentState{Node: t.NodeID, State: "starting", Image: t.Spec.ContainerSpec.Image, Error: t.Status.Err,
+			Current: current && t.Spec.ContainerSpec.Image == e.agents.setup.Image}
+		switch t.Status.State {
+		case dswarm.TaskStateRunning:
+			st.State = "running"
+		case dswarm.TaskStateFailed, dswarm.TaskStateRejected:
+			st.State = "failed"
+		}
+		if prev, ok := out[t.NodeID]; !ok || prev.State != "running" {
+			out[t.NodeID] = st
+		}
+	}
+	return true, out, nil
+}
+
+// DeployAgent creates or upgrades the agent service: the keys go in as secrets,
+// the engine socket is mounted, and it joins the overlay network. It changes
+// nothing when the running agents already match the portal.
+func (e *Engine) DeployAgent(ctx context.Context) (changed bool, err error) {
+	if why := e.AgentsUnavailable(); why != "" {
+		return false, errors.New(why)
+	}
+	s := e.agents.setup
+	if err := e.ensureNetwork(ctx); err != nil {
+		return false, err
+	}
+	fp := s.Keys.Fingerprint()
+	var refs []*dswarm.SecretReference
+	for file, data := range s.Keys.SecretFiles() {
+		name := "berth-agent-" + strings.TrimSuffix(strings.ReplaceAll(file, ".", "-"), "-pem") + "-" + fp
+		id, err := e.CreateObject(ctx, KindSecret, name, data, map[string]string{AgentLabel: fp})
+		if errors.Is(err, ErrExists) {
+			obj, _, oerr := e.cli.SecretInspectWithRaw(ctx, name)
+			id, err = obj.ID, oerr
+		}
+		if err != nil {
+			return false, fmt.Errorf("the agent's secret %s: %w", name, err)
+		}
+		refs = append(refs, &dswarm.SecretReference{SecretID: id, SecretName: name,
+			File: &dswarm.SecretReferenceFileTarget{Name: file, UID: "0", GID: "0", Mode: 0o400}})
+	}
+	slices.SortFunc(refs, func(a, b *dswarm.SecretReference) int { return strings.Compare(a.File.Name, b.File.Name) })
+	spec := dswarm.ServiceSpec{
+		Annotations: dswarm.Annotations{Name: AgentService, Labels: map[string]string{ManagedLabel: "true", AgentLabel: fp, agentVersionLabel: s.Version}},
+		Mode:        dswarm.ServiceMode{Global: &dswarm.GlobalService{}},
+		TaskTemplate: dswarm.TaskSpec{
+			ContainerSpec: &dswarm.ContainerSpec{
+				Image: s.Image, Args: []string{"agent"}, Secrets: refs,
+				Labels: map[string]string{ManagedLabel: "true"},
+				Mounts: []mount.Mount{{Type: mount.TypeBind, Source: cmp.Or(s.Socket, "/var/run/docker.sock"), Target: "/var/run/docker.sock"}},
+			},
+			Networks:      []dswarm.NetworkAttachmentConfig{{Target: DefaultNetwork}},
+			RestartPolicy: &dswarm.RestartPolicy{Condition: dswarm.RestartPolicyConditionAny},
+		},
+		UpdateConfig: &dswarm.UpdateConfig{Parallelism: 1, Order: dswarm.UpdateOrderStopFirst, FailureAction: dswarm.UpdateFailureActionRollback},
+		EndpointSpec: &dswarm.EndpointSpec{Mode: dswarm.ResolutionModeDNSRR},
+	}
+	if s.Publish {
+		spec.EndpointSpec.Ports = []dswarm.PortConfig{{Protocol: dswarm.PortConfigProtocolTCP, TargetPort: agent.Port, PublishedPort: agent.Port, PublishMode: dswarm.PortConfigPublishModeHost}}
+	}
+	cur, _, err := e.cli.ServiceInspectWithRaw(ctx, AgentService, dswarm.ServiceInspectOptions{})
+	switch {
+	case cerrdefs.IsNotFound(err):
+		_, err = e.cli.ServiceCreate(ctx, spec, dswarm.ServiceCreateOptions{})
+		changed = true
+	case err != nil:
+	case cur.Spec.Labels[AgentLabel] == "":
+		return false, errors.New("a service named " + AgentService + " exists that Berth did not deploy: remove or rename it first")
+	case cur.Spec.Labels[AgentLabel] != fp || cur.Spec.Labels[agentVersionLabel] != s.Version || cur.Spec.TaskTemplate.ContainerSpec.Image != s.Image ||
+		len(cur.Spec.EndpointSpec.Ports) != len(spec.EndpointSpec.Ports) || cur.Spec.TaskTemplate.ContainerSpec.Mounts[0].Source != spec.TaskTemplate.ContainerSpec.Mounts[0].Source:
+		spec.TaskTemplate.ForceUpdate = cur.Spec.TaskTemplate.ForceUpdate + 1
+		_, err = e.cli.ServiceUpdate(ctx, cur.ID, cur.Version, spec, dswarm.ServiceUpdateOptions{})
+		changed = true
+	}
+	if err != nil {
+		return false, e.wrap(err)
+	}
+	// Earlier keys' secrets go once no agent uses them (those in use are refused by the engine and stay).
+	if old, err := e.cli.SecretList(ctx, dswarm.SecretListOptions{Filters: filters.NewArgs(filters.Arg("label", AgentLabel))}); err == nil {
+		for _, sec := range old {
+			if sec.Spec.Labels[AgentLabel] != fp {
+				e.cli.SecretRemove(ctx, sec.ID)
+			}
+		}
+	}
+	return changed, nil
+}
+
+// RemoveAgent removes the agent service (its secrets go with the next deployment's clean-up or stay unused).
+func (e *Engine) RemoveAgent(ctx context.Context) error {
+	err := e.cli.ServiceRemove(ctx, AgentService)
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return e.wrap(err)
+	}
+	return nil
+}
+
+// OnNode returns an engine for node-local work on the node (by hostname or id):
+// this engine for its own node, else one that reaches the node's engine through
+// its agent and may do only what the grant allows there.
+func (e *Engine) OnNode(ctx context.Context, node string, g agent.Grant) (*Engine, error) {
+	if node == "" || node == e.Cached().NodeName {
+		return e, nil
+	}
+	nodes, err := e.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, err := FindNode(nodes, node)
+	if err != nil {
+		return nil, err
+	}
+	if n.Hostname == e.Cached().NodeName {
+		return e, nil
+	}
+	if !n.Ready() {
+		return nil, &engineError{msg: "Node " + n.Hostname + " is " + n.Status + ": its containers and volumes cannot be reached until it is back.", kind: ErrUnreachable}
+	}
+	missing := &engineError{msg: "The Berth agent is not running on node " + n.Hostname + ": deploy it from the Nodes page (or wait for it to start there).", kind: ErrAgentMissing}
+	if e.agents == nil {
+		return nil, missing
+	}
+	tasks, err := e.cli.TaskList(ctx, dswarm.TaskListOptions{Filters: filters.NewArgs(
+		filters.Arg("service", AgentService), filters.Arg("node", n.ID), filters.Arg("desired-state", "running"))})
+	if err != nil {
+		return nil, e.wrap(err)
+	}
+	addr := ""
+	for _, t := range tasks {
+		if t.Status.State != dswarm.TaskStateRunning {
+			continue
+		}
+		if e.agents.setup.Publish {
+			addr = net.JoinHostPort(n.Addr, strconv.Itoa(agent.Port))
+		} else {
+			addr = overlayAddr(t)
+		}
+	}
+	if addr == "" {
+		return nil, missing
+	}
+	g.Node, g.Expires = n.ID, time.Now().Add(grantLifetime).Unix()
+	signed := agent.Sign(e.agents.grant, g)
+	cli, err := client.NewClientWithOpts(client.WithHost("tcp://"+addr), client.WithHTTPClient(&http.Client{Transport: e.agents.pool(addr)}),
+		client.WithAPIVersionNegotiation(), client.WithHTTPHeaders(map[string]string{agent.Header: signed}))
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{cli: cli, log: e.log, last: Status{Reachable: true, SwarmState: "active", NodeName: n.Hostname},
+		remote: &remoteNode{node: n.Hostname, image: e.agents.setup.Image, grant: signed}}, nil
+}
+
+// overlayAddr is the agent task's address on Berth's overlay network.
+func overlayAddr(t dswarm.Task) string {
+	for _, na := range t.NetworksAttachments {
+		if na.Network.Spec.Name != DefaultNetwork {
+			continue
+		}
+		for _, a := range na.Addresses {
+			if ip, _, err := net.ParseCIDR(a); err == nil {
+				return net.JoinHostPort(ip.String(), strconv.Itoa(agent.Port))
+			}
+		}
+	}
+	return ""
+}
+
+// pool is the connection pool to one agent, shared by every grant's client.
+func (l *agentLink) pool(addr string) *http.Transport {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.pools[addr]; ok {
+		return t
+	}
+	t := &http.Transport{TLSClientConfig: l.tls, MaxIdleConnsPerHost: 4, IdleConnTimeout: 30 * time.Second, TLSHandshakeTimeout: 10 * time.Second}
+	l.pools[addr] = t
+	return t
+}
+
+// remoteNode is set on an engine that reaches another node through its agent.
+type remoteNode struct {
+	node  string // hostname
+	image string // the agents' image, which helpers there run
+	grant string // the signed grant every call carries
+}
+
+// UpgradeAgents redeploys the agents when they run another image, version or keys than the portal (nothing when none are deployed).
+func (e *Engine) UpgradeAgents(ctx context.Context) (bool, error) {
+	deployed, _, err := e.Agents(ctx)
+	if err != nil || !deployed {
+		return false, err
+	}
+	return e.DeployAgent(ctx)
+}
+
+// ContainerImage is the image reference a container on this engine's node was created from.
+func (e *Engine) ContainerImage(ctx context.Context, id string) (string, error) {
+	c, err := e.cli.ContainerInspect(ctx, id)
+	if err != nil {
+		return "", e.wrap(err)
+	}
+	return c.Config.Image, nil
+}
+
+// AgentsUnavailable says why agents cannot be deployed ("" when they can).
+func (e *Engine) AgentsUnavailable() string {
+	switch {
+	case e.agents == nil:
+		return "This Berth has no agent keys."
+	case e.agents.setup.Image == "":
+		return "Berth does not know its own image: run it as a service, or start it with --agent-image."
+	}
+	return ""
+}

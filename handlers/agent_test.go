@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -31,9 +32,9 @@ import (
 )
 
 // agentImage builds an image of Berth's static binary on every node of the cluster (no registry here).
-func agentImage(t *testing.T, cluster *enginetest.Cluster, build int) string {
+func agentImage(t testing.TB, cluster *enginetest.Cluster, build int) string {
 	t.Helper()
-	bin, err := os.ReadFile(staticBerth(t))
+	bin, err := os.ReadFile(staticBerthTB(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func agentImage(t *testing.T, cluster *enginetest.Cluster, build int) string {
 
 // agentSocketLinks names each test engine's socket by its node's host name, which
 // the agent service's mount template picks (production nodes all have /var/run/docker.sock).
-func agentSocketLinks(t *testing.T, cluster *enginetest.Cluster) string {
+func agentSocketLinks(t testing.TB, cluster *enginetest.Cluster) string {
 	t.Helper()
 	for _, n := range cluster.Nodes {
 		link := filepath.Join(filepath.Dir(n.Socket), "agent-"+n.Hostname+".sock")
@@ -62,7 +63,7 @@ func agentSocketLinks(t *testing.T, cluster *enginetest.Cluster) string {
 }
 
 // portalKeys returns the agent keys the server keeps sealed in its store (made on first use).
-func portalKeys(t *testing.T, s *testServer) agent.Keys {
+func portalKeys(t testing.TB, s *testServer) agent.Keys {
 	t.Helper()
 	raw, err := s.Store.AgentKeys(context.Background(), func() ([]byte, error) {
 		k, err := agent.NewKeys(time.Now())
@@ -100,7 +101,13 @@ func deployAgents(t *testing.T, s *swarmServer, admin *client, image string) age
 	if page := admin.post("/nodes/agent", url.Values{}); page.Status != http.StatusOK && page.Status != http.StatusSeeOther {
 		t.Fatalf("deploy the agent: %d %s", page.Status, page.Body)
 	}
-	waitFor(t, 90*time.Second, "an agent running on every node", func() bool { return agentsRunning(t, s, image) == len(s.cluster.Nodes) })
+	eventually(t, 90*time.Second, "an agent running on every node", func() string {
+		if agentsRunning(t, s, image) == len(s.cluster.Nodes) {
+			return ""
+		}
+		_, states, _ := s.Engine.Agents(context.Background())
+		return fmt.Sprintf("%+v", states)
+	})
 	waitFor(t, 30*time.Second, "the Nodes page to show every agent running", func() bool {
 		return strings.Count(admin.get("/nodes").Body, "agent running") == len(s.cluster.Nodes)
 	})

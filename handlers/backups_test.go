@@ -466,7 +466,7 @@ func TestBrowserBackupsPageFollowsABackupLive(t *testing.T) {
 	if !eval[bool](t, b, `window.berthMarker === true`) {
 		t.Error("the page reloaded instead of updating")
 	}
-	if got := eval[string](t, b, `document.querySelector("#backups").innerText`); !strings.Contains(got, "media:") || !strings.Contains(got, "(live)") {
+	if got := eval[string](t, b, `document.querySelector("#backups").innerText`); !strings.Contains(got, "media on ") || !strings.Contains(got, "(live)") {
 		t.Errorf("the row lacks the volume and its consistency: %q", got)
 	}
 	b.requireCleanConsole(t)

@@ -45,7 +45,6 @@ type Engine interface {
 	ServiceLogs(ctx context.Context, name, tail string, follow bool, fn func(swarm.LogLine) error) error
 	Subscribe() (<-chan swarm.Change, func())
 	Container(ctx context.Context, id string) (swarm.Container, error)
-	Containers(ctx context.Context) ([]swarm.Container, error)
 	StartExec(ctx context.Context, ct swarm.Container, o swarm.ExecOptions) (*swarm.Exec, error)
 	ModelState() (ready bool, syncedAt time.Time, lastError string)
 
@@ -61,7 +60,7 @@ type Engine interface {
 	NodeVolumes(ctx context.Context, node string) ([]swarm.NodeVolume, error)
 	Agents(ctx context.Context) (bool, map[string]swarm.AgentState, error)
 	DeployAgent(ctx context.Context) (bool, error)
-	AgentsUnavailable() string
+	AgentsUnavailable(ctx context.Context) string
 	CreateMappingVolume(ctx context.Context, name string) error
 	RemoveMappingVolume(ctx context.Context, name string) error
 

@@ -81,7 +81,7 @@ func (h *Handlers) renderObjects(c echo.Context, status int, kind swarm.Kind, ed
 	}
 	for _, it := range list {
 		o.Items = append(o.Items, views.ObjectRow{Name: it.Name, Size: humanSize(int64(it.Size)), Created: views.FormatTime(it.CreatedAt),
-			Labels: labelList(it.Labels), UsedBy: usageRows(it.UsedBy), Managed: it.Managed(), Escrow: escrow[it.ID]})
+			Labels: labelList(it.Labels), UsedBy: usageRows(it.UsedBy), Managed: it.Managed(), Escrow: escrow[it.ID], Internal: swarm.InternalPurpose(it.Labels)})
 	}
 	if edit != nil {
 		edit(&o)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"time"
 
@@ -258,22 +259,34 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// ContainersPage lists the task containers on the manager, each with its terminal.
+// ContainersPage lists the running task containers on every node, each with its
+// terminal where Berth can reach the node (its own, or one with a running agent).
 func (h *Handlers) ContainersPage(c echo.Context) error {
-	list, err := h.engine.Containers(c.Request().Context())
+	ctx := c.Request().Context()
+	services, err := h.engine.Services(ctx)
 	if err != nil {
 		return err
 	}
-	rows := make([]views.ContainerRow, 0, len(list))
-	node := h.engine.Cached().NodeName
-	for _, ct := range list {
-		state := "running"
-		if !ct.Running {
-			state = "stopped"
-		}
-		rows = append(rows, views.ContainerRow{ID: ct.ID, Name: ct.Name, Service: ct.Service, State: state})
-		node = ct.Node
+	_, agents, err := h.engine.Agents(ctx)
+	if err != nil {
+		return err
 	}
+	local := h.engine.Cached().NodeName
+	var rows []views.ContainerRow
+	for _, s := range services {
+		for _, t := range s.Tasks {
+			if t.State != "running" || t.ContainerID == "" {
+				continue
+			}
+			slot := strconv.Itoa(t.Slot)
+			if t.Slot == 0 { // global services name their containers by node
+				slot = t.NodeID
+			}
+			rows = append(rows, views.ContainerRow{ID: t.ContainerID, Name: s.Spec.Name + "." + slot + "." + t.ID, Service: s.Spec.Name,
+				Node: t.Node, State: t.State, Reachable: t.Node == local || agents[t.NodeID].State == "running"})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Node+rows[i].Name < rows[j].Node+rows[j].Name })
 	p := h.page(c, "Containers", "services")
-	return h.render(c, http.StatusOK, p, views.ContainersPage(p, node, rows, currentUser(c).Role.Rank() >= store.RoleOperator.Rank()))
+	return h.render(c, http.StatusOK, p, views.ContainersPage(p, rows, currentUser(c).Role.Rank() >= store.RoleOperator.Rank()))
 }

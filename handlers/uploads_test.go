@@ -163,7 +163,7 @@ func TestUploadsLandInTheVolumeWithTheirExactBytes(t *testing.T) {
 		{"a file that exists", url.Values{"node": {node}, "path": {"/docs"}, "name": {"report.bin"}}, []byte("x"), 422, "already in the volume"},
 		{"an empty file", url.Values{"node": {node}, "name": {"empty"}}, nil, 422, "empty file is refused"},
 		{"a destination with ..", url.Values{"node": {node}, "path": {"/../x"}, "name": {"f"}}, []byte("x"), 422, "without '..'"},
-		{"another node", url.Values{"node": {"node9"}, "name": {"f"}}, []byte("x"), 409, "Berth agent"},
+		{"a node that does not exist", url.Values{"node": {"node9"}, "name": {"f"}}, []byte("x"), 422, "No node named node9"},
 	} {
 		r := upload(t, s, mapping, tc.q, tc.body)
 		if r.Status != tc.code || !strings.Contains(r.Body, tc.msg) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,8 +33,15 @@ const AgentLabel = "berth.agent"
 // agentVersionLabel records which Berth deployed the agents, so they are upgraded with it.
 const agentVersionLabel = "berth.agent.version"
 
-// grantLifetime bounds one piece of node-local work (a long backup keeps its connections; new calls need a new grant).
-const grantLifetime = 30 * time.Minute
+// grantLifetime bounds one piece of node-local work: its last call (closing a terminal,
+// removing a helper after a long copy) must still be allowed, so it outlives the longest
+// terminal session the settings allow and a day of copying.
+func grantLifetime(action string) time.Duration {
+	if action == agent.ActTerminal {
+		return 73 * time.Hour
+	}
+	return 24 * time.Hour
+}
 
 // ErrAgentMissing means a node's work needs the agent and none runs there.
 var ErrAgentMissing = errors.New("the Berth agent is not running on the node")
@@ -41,7 +49,7 @@ var ErrAgentMissing = errors.New("the Berth agent is not running on the node")
 // AgentSetup is what the portal needs to deploy and reach its agents.
 type AgentSetup struct {
 	Keys    agent.Keys
-	Image   string // Berth's image, which the agents run
+	Image   string // Berth's image, which the agents run ("": Berth's own container's, when it runs as a service)
 	Version string // Berth's version: a different one upgrades the agents
 	Publish bool   // publish the agents' port on each node, for a portal outside the overlay network
 	Socket  string // the engine's socket on every node ("" is /var/run/docker.sock; swarm templates such as {{.Node.Hostname}} work)
@@ -54,6 +62,7 @@ type agentLink struct {
 	grant ed25519.PrivateKey
 
 	mu    sync.Mutex
+	image string                     // the agents' image, once known
 	pools map[string]*http.Transport // by agent address
 }
 
@@ -63,8 +72,24 @@ func (e *Engine) SetAgents(s AgentSetup) error {
 	if err != nil {
 		return err
 	}
-	e.agents = &agentLink{setup: s, tls: conf, grant: ed25519.PrivateKey(s.Keys.GrantKey), pools: map[string]*http.Transport{}}
+	e.agents = &agentLink{setup: s, tls: conf, grant: ed25519.PrivateKey(s.Keys.GrantKey), image: s.Image, pools: map[string]*http.Transport{}}
 	return nil
+}
+
+// agentImage is the image agents run: the one configured, else that of Berth's own
+// container (a service task's host name is its container's id); "" when neither is known.
+func (e *Engine) agentImage(ctx context.Context) string {
+	if e.agents == nil {
+		return ""
+	}
+	e.agents.mu.Lock()
+	defer e.agents.mu.Unlock()
+	if e.agents.image == "" {
+		if host, err := os.Hostname(); err == nil {
+			e.agents.image, _ = e.ContainerImage(ctx, host)
+		}
+	}
+	return e.agents.image
 }
 
 // AgentState is how the agent fares on one node.
@@ -89,12 +114,13 @@ func (e *Engine) Agents(ctx context.Context) (bool, map[string]AgentState, error
 	if err != nil {
 		return true, nil, e.wrap(err)
 	}
+	image := e.agentImage(ctx)
 	current := e.agents != nil && svc.Spec.Labels[agentVersionLabel] == e.agents.setup.Version &&
-		svc.Spec.Labels[AgentLabel] == e.agents.setup.Keys.Fingerprint() && svc.Spec.TaskTemplate.ContainerSpec.Image == e.agents.setup.Image
+		svc.Spec.Labels[AgentLabel] == e.agents.setup.Keys.Fingerprint() && svc.Spec.TaskTemplate.ContainerSpec.Image == image
 	out := map[string]AgentState{}
 	for _, t := range tasks {
 		st := AgentState{Node: t.NodeID, State: "starting", Image: t.Spec.ContainerSpec.Image, Error: t.Status.Err,
-			Current: current && t.Spec.ContainerSpec.Image == e.agents.setup.Image}
+			Current: current && t.Spec.ContainerSpec.Image == image}
 		switch t.Status.State {
 		case dswarm.TaskStateRunning:
 			st.State = "running"
@@ -112,10 +138,11 @@ func (e *Engine) Agents(ctx context.Context) (bool, map[string]AgentState, error
 // the engine socket is mounted, and it joins the overlay network. It changes
 // nothing when the running agents already match the portal.
 func (e *Engine) DeployAgent(ctx context.Context) (changed bool, err error) {
-	if why := e.AgentsUnavailable(); why != "" {
+	if why := e.AgentsUnavailable(ctx); why != "" {
 		return false, errors.New(why)
 	}
 	s := e.agents.setup
+	s.Image = e.agentImage(ctx)
 	if err := e.ensureNetwork(ctx); err != nil {
 		return false, err
 	}
@@ -181,13 +208,41 @@ func (e *Engine) DeployAgent(ctx context.Context) (changed bool, err error) {
 	return changed, nil
 }
 
-// RemoveAgent removes the agent service (its secrets go with the next deployment's clean-up or stay unused).
+// RemoveAgent removes the agent service, then its secrets once its tasks let go of them.
 func (e *Engine) RemoveAgent(ctx context.Context) error {
 	err := e.cli.ServiceRemove(ctx, AgentService)
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return e.wrap(err)
 	}
-	return nil
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+		list, err := e.cli.SecretList(ctx, dswarm.SecretListOptions{Filters: filters.NewArgs(filters.Arg("label", AgentLabel))})
+		if err != nil {
+			return e.wrap(err)
+		}
+		left := 0
+		for _, sec := range list {
+			if e.cli.SecretRemove(ctx, sec.ID) != nil {
+				left++
+			}
+		}
+		if left == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the agent service is removed; %d of its secrets are still in use", left)
+		}
+	}
+}
+
+// InternalPurpose says what Berth keeps a secret or config for itself, from its labels ("" for the environment's own).
+func InternalPurpose(labels map[string]string) string {
+	switch {
+	case labels[AgentLabel] != "":
+		return "the Berth agents' keys (made by Berth, redeployed from the Nodes page)"
+	case labels["berth.loadbalancer.object"] != "":
+		return "the load balancer's settings or certificate (redeployed from its page)"
+	}
+	return ""
 }
 
 // OnNode returns an engine for node-local work on the node (by hostname or id):
@@ -220,11 +275,12 @@ func (e *Engine) OnNode(ctx context.Context, node string, g agent.Grant) (*Engin
 	if err != nil {
 		return nil, e.wrap(err)
 	}
-	addr := ""
+	addr, image := "", ""
 	for _, t := range tasks {
 		if t.Status.State != dswarm.TaskStateRunning {
 			continue
 		}
+		image = t.Spec.ContainerSpec.Image // helpers there run the agent's own image
 		if e.agents.setup.Publish {
 			addr = net.JoinHostPort(n.Addr, strconv.Itoa(agent.Port))
 		} else {
@@ -234,7 +290,7 @@ func (e *Engine) OnNode(ctx context.Context, node string, g agent.Grant) (*Engin
 	if addr == "" {
 		return nil, missing
 	}
-	g.Node, g.Expires = n.ID, time.Now().Add(grantLifetime).Unix()
+	g.Node, g.Expires = n.ID, time.Now().Add(grantLifetime(g.Action)).Unix()
 	signed := agent.Sign(e.agents.grant, g)
 	cli, err := client.NewClientWithOpts(client.WithHost("tcp://"+addr), client.WithHTTPClient(&http.Client{Transport: e.agents.pool(addr)}),
 		client.WithAPIVersionNegotiation(), client.WithHTTPHeaders(map[string]string{agent.Header: signed}))
@@ -242,7 +298,7 @@ func (e *Engine) OnNode(ctx context.Context, node string, g agent.Grant) (*Engin
 		return nil, err
 	}
 	return &Engine{cli: cli, log: e.log, last: Status{Reachable: true, SwarmState: "active", NodeName: n.Hostname},
-		remote: &remoteNode{node: n.Hostname, image: e.agents.setup.Image, grant: signed}}, nil
+		remote: &remoteNode{node: n.Hostname, image: image, grant: signed}}, nil
 }
 
 // overlayAddr is the agent task's address on Berth's overlay network.
@@ -298,11 +354,11 @@ func (e *Engine) ContainerImage(ctx context.Context, id string) (string, error) 
 }
 
 // AgentsUnavailable says why agents cannot be deployed ("" when they can).
-func (e *Engine) AgentsUnavailable() string {
+func (e *Engine) AgentsUnavailable(ctx context.Context) string {
 	switch {
 	case e.agents == nil:
 		return "This Berth has no agent keys."
-	case e.agents.setup.Image == "":
+	case e.agentImage(ctx) == "":
 		return "Berth does not know its own image: run it as a service, or start it with --agent-image."
 	}
 	return ""

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 )
 
 // Container is a running container of a service, as the terminal needs it.
@@ -197,27 +195,4 @@ func (x *Exec) ExitCode(ctx context.Context) int {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return -1
-}
-
-// Containers lists the running containers of swarm tasks on the engine's node.
-func (e *Engine) Containers(ctx context.Context) ([]Container, error) {
-	info, err := e.cli.Info(ctx)
-	if err != nil {
-		return nil, e.wrap(err)
-	}
-	list, err := e.cli.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(filters.Arg("label", "com.docker.swarm.service.name"))})
-	if err != nil {
-		return nil, e.wrap(err)
-	}
-	out := make([]Container, 0, len(list))
-	for _, c := range list {
-		name := ""
-		if len(c.Names) > 0 {
-			name = strings.TrimPrefix(c.Names[0], "/")
-		}
-		out = append(out, Container{ID: c.ID, Name: name, Service: c.Labels["com.docker.swarm.service.name"],
-			TaskID: c.Labels["com.docker.swarm.task.id"], Node: info.Name, Running: c.State == "running"})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Service+out[i].Name < out[j].Service+out[j].Name })
-	return out, nil
 }

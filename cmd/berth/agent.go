@@ -42,7 +42,8 @@ func agentFlags(fs *flag.FlagSet, o *agentOptions, getenv func(string) string) {
 	fs.StringVar(&o.Socket, "agent-socket", getenv("BERTH_AGENT_SOCKET"), "the engine socket's path on the nodes (BERTH_AGENT_SOCKET; default /var/run/docker.sock)")
 }
 
-// setUpAgents gives the engine the agents' keys (made and sealed in the store the first time), image and version.
+// setUpAgents gives the engine the agents' keys (made and sealed in the store the first
+// time), image (Berth's own container's when not given) and version.
 func setUpAgents(ctx context.Context, st *store.Store, engine *swarm.Engine, o agentOptions, log *slog.Logger) error {
 	raw, err := st.AgentKeys(ctx, func() ([]byte, error) {
 		k, err := agent.NewKeys(time.Now())
@@ -57,16 +58,6 @@ func setUpAgents(ctx context.Context, st *store.Store, engine *swarm.Engine, o a
 	keys, err := agent.UnmarshalKeys(raw)
 	if err != nil {
 		return err
-	}
-	if o.Image == "" { // Berth as a service: its container is named by the host name
-		if host, err := os.Hostname(); err == nil {
-			if img, err := engine.ContainerImage(ctx, host); err == nil {
-				o.Image = img
-			}
-		}
-	}
-	if o.Image == "" {
-		log.Info("agents cannot be deployed: Berth does not run as a service and no --agent-image was given")
 	}
 	return engine.SetAgents(swarm.AgentSetup{Keys: keys, Image: o.Image, Version: binaryVersion(), Publish: o.Publish, Socket: o.Socket})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/berthhq/berth/swarm/enginetest"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/api/types/system"
 )
@@ -98,6 +99,11 @@ func TestImageRunsAsSwarmServiceAndReportsHealthy(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The overlay network the stack joins is made beforehand (the stack file says how).
+	_, err = cli.NetworkCreate(ctx, "berth", network.CreateOptions{Driver: "overlay", Attachable: true, Options: map[string]string{"encrypted": ""}})
+	if err != nil && !strings.Contains(err.Error(), "already exists") {
+		t.Fatal(err)
+	}
 	const stack, port = "berthimg", "18080"
 	docker := func(ctx context.Context, args ...string) (string, error) {
 		cmd := exec.CommandContext(ctx, dockerCLI, args...)

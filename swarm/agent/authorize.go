@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -68,6 +69,9 @@ func refuse(format string, a ...any) error { return &Refusal{Reason: fmt.Sprintf
 // Authorize decides whether a grant allows one engine call; selfImage is the
 // agent's own image id, the only image helpers may be created from.
 func Authorize(ctx context.Context, g Grant, selfImage string, r Request, look Lookup) error {
+	if path.Clean(r.Path) != r.Path {
+		return refuse("the path %q is not in its plain form", r.Path)
+	}
 	seg := strings.Split(strings.Trim(r.Path, "/"), "/")
 	call := r.Method + " " + seg[0]
 	switch r.Method + " " + r.Path {
@@ -118,7 +122,7 @@ func authorizeTerminal(ctx context.Context, g Grant, r Request, seg []string, lo
 // authorizeVolumeWork allows creating and driving helper containers that mount only the granted volume.
 func authorizeVolumeWork(ctx context.Context, g Grant, selfImage string, r Request, seg []string, look Lookup) error {
 	switch {
-	case r.Method+" "+r.Path == "GET /containers/json" || r.Method+" "+r.Path == "GET /images/json":
+	case r.Method+" "+r.Path == "GET /containers/json": // which containers hold the volume, when removing it is refused
 		return nil
 	case len(seg) == 2 && seg[0] == "volumes" && seg[1] == g.Volume && (r.Method == http.MethodGet || r.Method == http.MethodDelete && g.Action == ActRestore):
 		return nil

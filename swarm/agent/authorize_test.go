@@ -117,6 +117,9 @@ func TestGrantsAllowOnlyTheirActionsCalls(t *testing.T) {
 		{"restore: remove the volume it failed to fill", restore, Request{Method: "DELETE", Path: "/volumes/data"}, ""},
 		{"restore: remove another volume", restore, Request{Method: "DELETE", Path: "/volumes/other"}, "not part of restore"},
 		{"unknown action", Grant{Action: "anything"}, Request{Method: "GET", Path: "/volumes"}, "unknown action"},
+		{"a path with ..", upload, Request{Method: "POST", Path: "/containers/helper/../create", Body: spec(t, helper(nil))}, "plain form"},
+		{"a doubled slash", listing, Request{Method: "GET", Path: "//volumes"}, "plain form"},
+		{"upload: list the node's images", upload, Request{Method: "GET", Path: "/images/json"}, "not part of upload"},
 	} {
 		err := Authorize(context.Background(), tc.g, "sha256:self", tc.r, node)
 		switch {

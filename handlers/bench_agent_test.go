@@ -97,19 +97,8 @@ func BenchmarkUploadToWorker(b *testing.B) {
 		res.Body.Close()
 		return mbps(uploadBytes, d)
 	}
-	var raw, berth []float64
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if i%2 == 0 {
-			raw = append(raw, dockerCp(i))
-			berth = append(berth, berthUpload(i))
-		} else {
-			berth = append(berth, berthUpload(i))
-			raw = append(raw, dockerCp(i))
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(medianF(raw), "dockercp-MB/s")
-	b.ReportMetric(medianF(berth), "berth-agent-MB/s")
-	b.ReportMetric(medianF(berth)/medianF(raw), "berth/dockercp")
+	raw, berth := alternateRuns(b, dockerCp, berthUpload)
+	b.ReportMetric(raw, "dockercp-MB/s")
+	b.ReportMetric(berth, "berth-agent-MB/s")
+	b.ReportMetric(berth/raw, "berth/dockercp")
 }

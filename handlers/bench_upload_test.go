@@ -109,23 +109,29 @@ func BenchmarkUpload1GiB(b *testing.B) {
 		res.Body.Close()
 		return mbps(uploadBytes, d)
 	}
-	var raw, berth []float64
+	raw, berth := alternateRuns(b, dockerCp, berthUpload)
+	b.ReportMetric(raw, "dockercp-MB/s")
+	b.ReportMetric(berth, "berth-MB/s")
+	b.ReportMetric(berth/raw, "berth/dockercp")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-growth-MiB")
+}
+
+// alternateRuns runs the raw operation and Berth's b.N times each, alternating which goes
+// first so neither always follows the other's writes, and returns their median rates.
+func alternateRuns(b *testing.B, raw, berth func(i int) float64) (rawMedian, berthMedian float64) {
+	var rs, bs []float64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		// Alternate which goes first, so neither always follows the other's writes.
 		if i%2 == 0 {
-			raw = append(raw, dockerCp(i))
-			berth = append(berth, berthUpload(i))
+			rs = append(rs, raw(i))
+			bs = append(bs, berth(i))
 		} else {
-			berth = append(berth, berthUpload(i))
-			raw = append(raw, dockerCp(i))
+			bs = append(bs, berth(i))
+			rs = append(rs, raw(i))
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(medianF(raw), "dockercp-MB/s")
-	b.ReportMetric(medianF(berth), "berth-MB/s")
-	b.ReportMetric(medianF(berth)/medianF(raw), "berth/dockercp")
-	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-growth-MiB")
+	return medianF(rs), medianF(bs)
 }
 
 // bigFile writes a 1 GiB file of random megabytes.

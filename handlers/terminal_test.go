@@ -271,10 +271,10 @@ func TestTerminalReachesOnlyRunningContainersBerthCanReach(t *testing.T) {
 	s := newSwarmServer(t)
 	ctx := context.Background()
 	name, taskContainer := managerService(t, s)
-	list := s.op.get("/containers")
-	if !strings.Contains(list.Body, `href="/terminal/`+taskContainer+`"`) || !strings.Contains(list.Body, name) {
-		t.Error("the container list has no terminal for the manager's task")
-	}
+	waitFor(t, 10*time.Second, "the container list to offer a terminal for the manager's task", func() bool { // as the live model learns of it
+		list := s.op.get("/containers")
+		return strings.Contains(list.Body, `href="/terminal/`+taskContainer+`"`) && strings.Contains(list.Body, name)
+	})
 	// A stopped container: a clear message and a clean close.
 	created, err := s.docker.ContainerCreate(ctx, &container.Config{Image: "berth-test/busybox:latest", Cmd: []string{"true"}}, nil, nil, nil, "")
 	if err != nil {

@@ -14,12 +14,15 @@ import (
 	"github.com/berthhq/berth/swarm/enginetest"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
+	dockerclient "github.com/docker/docker/client"
 )
 
 // BenchmarkUploadToWorker measures, on the shared three-node swarm, uploading a 1 GiB
 // file into a volume on a worker through Berth (HTTP PUT to Berth on the manager, TLS to
 // the worker's agent, the worker engine's archive endpoint, a helper there) against
-// `docker cp` of the same file straight to the worker's engine. Run it with:
+// `docker cp` of the same file to the worker's engine from a remote client (TCP with
+// mutual TLS, as DOCKER_HOST=tcp://worker:2376 does) and on the worker itself (its unix
+// socket, no network). Run it with:
 //
 //	go run ./cmd/testenv -race=false -checks=false -- -run '^$' -bench UploadToWorker -benchtime 2x ./handlers/
 func BenchmarkUploadToWorker(b *testing.B) {
@@ -56,6 +59,11 @@ func BenchmarkUploadToWorker(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer cli.Close()
+	remote, err := worker.RemoteClient()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer remote.Close()
 	// The raw operation: docker cp, on the worker's own engine, into a container that mounts the volume.
 	cp, err := cli.ContainerCreate(ctx, &container.Config{Image: enginetest.BusyboxImage, Cmd: []string{"true"}}, &container.HostConfig{
 		Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: mapping, Target: "/v"}}}, nil, nil, "")
@@ -72,13 +80,15 @@ func BenchmarkUploadToWorker(b *testing.B) {
 		runOnce(b, ctx, cli, "rm -f /v/*.bin; sync", mapping)
 		b.StartTimer()
 	}
-	dockerCp := func(i int) float64 {
-		settle()
-		start := time.Now()
-		if err := cli.CopyToContainer(ctx, cp.ID, "/v", tarOfFile(b, file, fmt.Sprintf("raw-%d.bin", i)), container.CopyToContainerOptions{}); err != nil {
-			b.Fatal(err)
+	dockerCp := func(cli *dockerclient.Client, name string) func(i int) float64 {
+		return func(i int) float64 {
+			settle()
+			start := time.Now()
+			if err := cli.CopyToContainer(ctx, cp.ID, "/v", tarOfFile(b, file, fmt.Sprintf("%s-%d.bin", name, i)), container.CopyToContainerOptions{}); err != nil {
+				b.Fatal(err)
+			}
+			return mbps(uploadBytes, time.Since(start))
 		}
-		return mbps(uploadBytes, time.Since(start))
 	}
 	berthUpload := func(i int) float64 {
 		settle()
@@ -97,8 +107,10 @@ func BenchmarkUploadToWorker(b *testing.B) {
 		res.Body.Close()
 		return mbps(uploadBytes, d)
 	}
-	raw, berth := alternateRuns(b, dockerCp, berthUpload)
-	b.ReportMetric(raw, "dockercp-MB/s")
-	b.ReportMetric(berth, "berth-agent-MB/s")
-	b.ReportMetric(berth/raw, "berth/dockercp")
+	m := rotateRuns(b, dockerCp(remote, "remote"), dockerCp(cli, "local"), berthUpload)
+	b.ReportMetric(m[0], "dockercp-remote-tls-MB/s")
+	b.ReportMetric(m[1], "dockercp-on-worker-MB/s")
+	b.ReportMetric(m[2], "berth-agent-MB/s")
+	b.ReportMetric(m[2]/m[0], "berth/dockercp-remote")
+	b.ReportMetric(m[2]/m[1], "berth/dockercp-on-worker")
 }

@@ -109,29 +109,31 @@ func BenchmarkUpload1GiB(b *testing.B) {
 		res.Body.Close()
 		return mbps(uploadBytes, d)
 	}
-	raw, berth := alternateRuns(b, dockerCp, berthUpload)
+	m := rotateRuns(b, dockerCp, berthUpload)
+	raw, berth := m[0], m[1]
 	b.ReportMetric(raw, "dockercp-MB/s")
 	b.ReportMetric(berth, "berth-MB/s")
 	b.ReportMetric(berth/raw, "berth/dockercp")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-growth-MiB")
 }
 
-// alternateRuns runs the raw operation and Berth's b.N times each, alternating which goes
-// first so neither always follows the other's writes, and returns their median rates.
-func alternateRuns(b *testing.B, raw, berth func(i int) float64) (rawMedian, berthMedian float64) {
-	var rs, bs []float64
+// rotateRuns runs each measurement b.N times, rotating which goes first so none always
+// follows another's writes, and returns their median rates in the order given.
+func rotateRuns(b *testing.B, runs ...func(i int) float64) []float64 {
+	got := make([][]float64, len(runs))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if i%2 == 0 {
-			rs = append(rs, raw(i))
-			bs = append(bs, berth(i))
-		} else {
-			bs = append(bs, berth(i))
-			rs = append(rs, raw(i))
+		for k := range runs {
+			j := (i + k) % len(runs)
+			got[j] = append(got[j], runs[j](i))
 		}
 	}
 	b.StopTimer()
-	return medianF(rs), medianF(bs)
+	medians := make([]float64, len(runs))
+	for j := range got {
+		medians[j] = medianF(got[j])
+	}
+	return medians
 }
 
 // bigFile writes a 1 GiB file of random megabytes.

@@ -14,6 +14,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -72,6 +73,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.reverseProxy().ServeHTTP(w, r)
 }
 
+// streamBuffer is how much the agent moves at a time between the portal and the engine:
+// volume archives are large, and fewer, larger writes cost less on both sides.
+const streamBuffer = 1 << 20
+
+// bufferPool lends the proxy its copy buffers.
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, streamBuffer); return &b }}
+
+func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }
+
 // writeRefusal answers 403 in the engine's error shape, so Docker clients show the reason.
 func writeRefusal(w http.ResponseWriter, msg string) {
 	w.Header().Set("Content-Type", "application/json")
@@ -83,7 +96,9 @@ func (s *Server) reverseProxy() *httputil.ReverseProxy {
 	if s.proxy == nil {
 		s.proxy = &httputil.ReverseProxy{
 			Rewrite:       func(pr *httputil.ProxyRequest) { pr.SetURL(&url.URL{Scheme: "http", Host: "docker"}) },
-			Transport:     &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return s.dialEngine(ctx) }},
+			Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return s.dialEngine(ctx) },
+				WriteBufferSize: streamBuffer, ReadBufferSize: streamBuffer},
+			BufferPool:    bufferPool{},
 			FlushInterval: -1,
 			ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 				s.Log.Warn("agent: engine call failed", "call", r.Method+" "+r.URL.Path, "error", err)

@@ -108,6 +108,11 @@ func (n *Node) Start(ctx context.Context) error {
 		"--bip", fmt.Sprintf("172.31.%d.1/24", n.Index),
 		"--default-address-pool", fmt.Sprintf("base=10.%d.0.0/16,size=24", 100+n.Index),
 	}
+	remote, err := n.remoteArgs()
+	if err != nil {
+		return err
+	}
+	args = append(args, remote...)
 	script += fmt.Sprintf("hostname %s\nexport DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1\nexec dockerd %s\n", n.Hostname, strings.Join(args, " "))
 	logf, err := os.OpenFile(n.logFile(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {

@@ -29,7 +29,6 @@ type Grant struct {
 	Container string `json:"ctr,omitempty"` // terminal: the container's full id
 	Volume    string `json:"vol,omitempty"` // upload, backup, restore: the volume
 	Expires   int64  `json:"exp"`           // unix seconds
-	Actor     string `json:"who,omitempty"` // the Berth user it is done for, for the agent's log
 }
 
 // Sign encodes and signs a grant with the portal's key.

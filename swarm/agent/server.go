@@ -57,14 +57,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		req.Body = body
 		r.Body = io.NopCloser(strings.NewReader(string(body)))
-		r.ContentLength = int64(len(body))
+		r.ContentLength, r.TransferEncoding = int64(len(body)), nil
 	}
 	if err := Authorize(r.Context(), g, s.SelfImage, req, s.Look); err != nil {
-		s.Log.Warn("agent: call refused", "action", g.Action, "for", g.Actor, "call", req.Method+" "+req.Path, "reason", err)
+		s.Log.Warn("agent: call refused", "action", g.Action, "call", req.Method+" "+req.Path, "reason", err)
 		writeRefusal(w, err.Error())
 		return
 	}
-	s.Log.Debug("agent: call", "action", g.Action, "for", g.Actor, "call", req.Method+" "+req.Path)
+	s.Log.Debug("agent: call", "action", g.Action, "call", req.Method+" "+req.Path)
 	r.Header.Del(Header)
 	if r.Header.Get("Upgrade") != "" {
 		s.forwardUpgrade(w, r)
@@ -95,7 +95,7 @@ func writeRefusal(w http.ResponseWriter, msg string) {
 func (s *Server) reverseProxy() *httputil.ReverseProxy {
 	if s.proxy == nil {
 		s.proxy = &httputil.ReverseProxy{
-			Rewrite:       func(pr *httputil.ProxyRequest) { pr.SetURL(&url.URL{Scheme: "http", Host: "docker"}) },
+			Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(&url.URL{Scheme: "http", Host: "docker"}) },
 			Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return s.dialEngine(ctx) },
 				WriteBufferSize: streamBuffer, ReadBufferSize: streamBuffer},
 			BufferPool:    bufferPool{},

@@ -26,6 +26,7 @@ import (
 	"github.com/berthhq/berth/swarm/agent"
 	"github.com/berthhq/berth/swarm/backup"
 	"github.com/berthhq/berth/swarm/enginetest"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/mount"
 	dswarm "github.com/docker/docker/api/types/swarm"
 	"nhooyr.io/websocket"
@@ -385,5 +386,54 @@ func TestAgentRefusesWhatThePortalDidNotSign(t *testing.T) {
 	})
 	if changed, err := s.Engine.UpgradeAgents(context.Background()); err != nil || changed {
 		t.Errorf("a second upgrade changed something: %v %v", changed, err)
+	}
+
+	// Rotating the keys: every agent restarts with the new ones, and the old ones open nothing.
+	if page := admin.post("/nodes/agent/rotate", url.Values{}); page.Status != http.StatusSeeOther {
+		t.Fatalf("rotate the agents' keys: %d %s", page.Status, page.Body)
+	}
+	if page := admin.get("/nodes"); !strings.Contains(page.Body, "New agent keys are in use") {
+		t.Error("the Nodes page does not say the keys changed")
+	}
+	newKeys := portalKeys(t, s.testServer)
+	if newKeys.Fingerprint() == keys.Fingerprint() {
+		t.Fatal("the store still holds the old keys")
+	}
+	waitFor(t, 120*time.Second, "every agent on the new keys", func() bool {
+		_, states, _ := s.Engine.Agents(context.Background())
+		n := 0
+		for _, st := range states {
+			if st.State == "running" && st.Current {
+				n++
+			}
+		}
+		return n == len(s.cluster.Nodes)
+	})
+	eventually(t, 20*time.Second, "the agent answers with the new keys", func() string {
+		if _, err := s.Engine.NodeVolumes(context.Background(), worker.Hostname); err != nil {
+			return err.Error()
+		}
+		return ""
+	})
+	if code, _, err := call(portal, http.MethodGet, "/volumes", grant(agent.Grant{Action: agent.ActVolumes}), nil); err == nil {
+		t.Errorf("the old keys still open the agent: %d", code)
+	}
+	// Removing the agents removes their secrets too.
+	if page := admin.post("/nodes/agent/remove", url.Values{}); page.Status != http.StatusSeeOther {
+		t.Errorf("remove the agents: %d %s", page.Status, page.Body)
+	}
+	if page := admin.get("/nodes"); !strings.Contains(page.Body, "The agents are removed") || !strings.Contains(page.Body, "Not deployed") {
+		t.Error("the Nodes page does not show the agents removed")
+	}
+	if left, _ := s.docker.SecretList(context.Background(), dswarm.SecretListOptions{Filters: filters.NewArgs(filters.Arg("label", swarm.AgentLabel))}); len(left) > 0 {
+		t.Errorf("%d agent secrets left after removal", len(left))
+	}
+	recs, _ := s.Store.AuditRecords(context.Background(), store.AuditFilter{Action: "agents."})
+	var actions []string
+	for _, r := range recs {
+		actions = append(actions, r.Action+" "+r.Outcome)
+	}
+	if got := strings.Join(actions, ", "); got != "agents.remove ok, agents.rotate-keys ok, agents.deploy ok" {
+		t.Errorf("audit of the agents: %s", got)
 	}
 }

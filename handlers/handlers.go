@@ -14,6 +14,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/swarm/agent"
 	"github.com/berthhq/berth/swarm/backup"
 	"github.com/berthhq/berth/swarm/volumewrite"
 	dswarm "github.com/docker/docker/api/types/swarm"
@@ -23,6 +24,7 @@ import (
 type Engine interface {
 	Cached() swarm.Status
 	Refresh(ctx context.Context) swarm.Status
+	LocalNode(ctx context.Context) string
 	Initialize(ctx context.Context, advertiseAddr string) error
 
 	RegistryLogin(ctx context.Context, c swarm.Credential) (string, error)
@@ -60,6 +62,9 @@ type Engine interface {
 	NodeVolumes(ctx context.Context, node string) ([]swarm.NodeVolume, error)
 	Agents(ctx context.Context) (bool, map[string]swarm.AgentState, error)
 	DeployAgent(ctx context.Context) (bool, error)
+	UpgradeAgents(ctx context.Context) (bool, error)
+	RemoveAgent(ctx context.Context) error
+	ReplaceAgentKeys(k agent.Keys) error
 	AgentsUnavailable(ctx context.Context) string
 	CreateMappingVolume(ctx context.Context, name string) error
 	RemoveMappingVolume(ctx context.Context, name string) error

@@ -125,6 +125,8 @@ func (h *Handlers) Routes() []Route {
 		ui(http.MethodPost, "/nodes/autolock", admin, h.SetAutolock),
 		ui(http.MethodPost, "/nodes/unlock", admin, h.UnlockSwarm),
 		ui(http.MethodPost, "/nodes/agent", admin, h.DeployAgents),
+		ui(http.MethodPost, "/nodes/agent/rotate", admin, h.RotateAgentKeys),
+		ui(http.MethodPost, "/nodes/agent/remove", admin, h.RemoveAgents),
 		ui(http.MethodGet, "/nodes/:id", viewer, h.NodePage),
 		ui(http.MethodGet, "/nodes/:id/live", viewer, h.NodeLive),
 		ui(http.MethodPost, "/nodes/:id/role", admin, h.ChangeNodeRole),

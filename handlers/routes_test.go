@@ -198,6 +198,8 @@ var roleModel = map[string]store.Role{
 	"POST /nodes/autolock":                     store.RoleAdmin,
 	"POST /nodes/unlock":                       store.RoleAdmin,
 	"POST /nodes/agent":                        store.RoleAdmin,
+	"POST /nodes/agent/rotate":                 store.RoleAdmin,
+	"POST /nodes/agent/remove":                 store.RoleAdmin,
 	"GET /nodes/live":                          store.RoleViewer,
 	"GET /nodes/:id":                           store.RoleViewer,
 	"GET /nodes/:id/live":                      store.RoleViewer,

@@ -164,6 +164,7 @@ func TestUploadsLandInTheVolumeWithTheirExactBytes(t *testing.T) {
 		{"an empty file", url.Values{"node": {node}, "name": {"empty"}}, nil, 422, "empty file is refused"},
 		{"a destination with ..", url.Values{"node": {node}, "path": {"/../x"}, "name": {"f"}}, []byte("x"), 422, "without '..'"},
 		{"a node that does not exist", url.Values{"node": {"node9"}, "name": {"f"}}, []byte("x"), 422, "No node named node9"},
+		{"a worker without the agent", url.Values{"node": {s.cluster.Nodes[1].Hostname}, "name": {"f"}}, []byte("x"), 409, "The Berth agent is not running on node " + s.cluster.Nodes[1].Hostname},
 	} {
 		r := upload(t, s, mapping, tc.q, tc.body)
 		if r.Status != tc.code || !strings.Contains(r.Body, tc.msg) {

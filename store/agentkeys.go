@@ -40,3 +40,8 @@ func (s *Store) AgentKeys(ctx context.Context, generate func() ([]byte, error)) 
 	}
 	return keys, nil
 }
+
+// ReplaceAgentKeys keeps new agent keys (sealed) in place of the old ones.
+func (s *Store) ReplaceAgentKeys(ctx context.Context, keys []byte) error {
+	return s.SetSetting(ctx, settingAgentKeys, base64.StdEncoding.EncodeToString(s.keys.Seal(keys, settingAgentKeys)))
+}

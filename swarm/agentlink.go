@@ -27,7 +27,8 @@ func grantLifetime(action string) time.Duration {
 // this engine for its own node, else one that reaches the node's engine through
 // its agent and may do only what the grant allows there.
 func (e *Engine) OnNode(ctx context.Context, node string, g agent.Grant) (*Engine, error) {
-	if node == "" || node == e.Cached().NodeName {
+	local := e.LocalNode(ctx)
+	if node == "" || node == local {
 		return e, nil
 	}
 	nodes, err := e.Nodes(ctx)
@@ -38,14 +39,15 @@ func (e *Engine) OnNode(ctx context.Context, node string, g agent.Grant) (*Engin
 	if err != nil {
 		return nil, err
 	}
-	if n.Hostname == e.Cached().NodeName {
+	if n.Hostname == local {
 		return e, nil
 	}
 	if !n.Ready() {
 		return nil, &engineError{msg: "Node " + n.Hostname + " is " + n.Status + ": its containers and volumes cannot be reached until it is back.", kind: ErrUnreachable}
 	}
 	missing := &engineError{msg: "The Berth agent is not running on node " + n.Hostname + ": deploy it from the Nodes page (or wait for it to start there).", kind: ErrAgentMissing}
-	if e.agents == nil {
+	l := e.link()
+	if l == nil {
 		return nil, missing
 	}
 	tasks, err := e.cli.TaskList(ctx, dswarm.TaskListOptions{Filters: filters.NewArgs(
@@ -59,7 +61,7 @@ func (e *Engine) OnNode(ctx context.Context, node string, g agent.Grant) (*Engin
 			continue
 		}
 		image = t.Spec.ContainerSpec.Image // helpers there run the agent's own image
-		if e.agents.setup.Publish {
+		if l.setup.Publish {
 			addr = net.JoinHostPort(n.Addr, strconv.Itoa(agent.Port))
 		} else {
 			addr = overlayAddr(t)
@@ -69,8 +71,8 @@ func (e *Engine) OnNode(ctx context.Context, node string, g agent.Grant) (*Engin
 		return nil, missing
 	}
 	g.Node, g.Expires = n.ID, time.Now().Add(grantLifetime(g.Action)).Unix()
-	signed := agent.Sign(e.agents.grant, g)
-	cli, err := client.NewClientWithOpts(client.WithHost("tcp://"+addr), client.WithHTTPClient(&http.Client{Transport: e.agents.pool(addr)}),
+	signed := agent.Sign(l.grant, g)
+	cli, err := client.NewClientWithOpts(client.WithHost("tcp://"+addr), client.WithHTTPClient(&http.Client{Transport: l.pool(addr)}),
 		client.WithAPIVersionNegotiation(), client.WithHTTPHeaders(map[string]string{agent.Header: signed}))
 	if err != nil {
 		return nil, err

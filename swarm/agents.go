@@ -59,24 +59,43 @@ func (e *Engine) SetAgents(s AgentSetup) error {
 	if err != nil {
 		return err
 	}
-	e.agents = &agentLink{setup: s, tls: conf, grant: ed25519.PrivateKey(s.Keys.GrantKey), image: s.Image, pools: map[string]*http.Transport{}}
+	e.agents.Store(&agentLink{setup: s, tls: conf, grant: ed25519.PrivateKey(s.Keys.GrantKey), image: s.Image, pools: map[string]*http.Transport{}})
 	return nil
+}
+
+// ReplaceAgentKeys makes the engine use new keys from now on, keeping the rest of its agent setup.
+func (e *Engine) ReplaceAgentKeys(k agent.Keys) error {
+	l := e.agents.Load()
+	if l == nil {
+		return errors.New("this Berth has no agent setup")
+	}
+	s := l.setup
+	s.Keys, s.Image = k, l.knownImage()
+	return e.SetAgents(s)
+}
+
+// knownImage is the agents' image as far as it is known.
+func (l *agentLink) knownImage() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.image
 }
 
 // agentImage is the image agents run: the one configured, else that of Berth's own
 // container (a service task's host name is its container's id); "" when neither is known.
 func (e *Engine) agentImage(ctx context.Context) string {
-	if e.agents == nil {
+	l := e.link()
+	if l == nil {
 		return ""
 	}
-	e.agents.mu.Lock()
-	defer e.agents.mu.Unlock()
-	if e.agents.image == "" {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.image == "" {
 		if host, err := os.Hostname(); err == nil {
-			e.agents.image, _ = e.ContainerImage(ctx, host)
+			l.image, _ = e.ContainerImage(ctx, host)
 		}
 	}
-	return e.agents.image
+	return l.image
 }
 
 // AgentState is how the agent fares on one node.
@@ -101,13 +120,14 @@ func (e *Engine) Agents(ctx context.Context) (bool, map[string]AgentState, error
 	if err != nil {
 		return true, nil, e.wrap(err)
 	}
-	image := e.agentImage(ctx)
-	current := e.agents != nil && svc.Spec.Labels[agentVersionLabel] == e.agents.setup.Version &&
-		svc.Spec.Labels[AgentLabel] == e.agents.setup.Keys.Fingerprint() && svc.Spec.TaskTemplate.ContainerSpec.Image == image
+	image, l := e.agentImage(ctx), e.link()
+	current := l != nil && svc.Spec.Labels[agentVersionLabel] == l.setup.Version &&
+		svc.Spec.Labels[AgentLabel] == l.setup.Keys.Fingerprint() && svc.Spec.TaskTemplate.ContainerSpec.Image == image
 	out := map[string]AgentState{}
 	for _, t := range tasks {
-		st := AgentState{Node: t.NodeID, State: "starting", Image: t.Spec.ContainerSpec.Image, Error: t.Status.Err,
-			Current: current && t.Spec.ContainerSpec.Image == image}
+		cs := t.Spec.ContainerSpec
+		st := AgentState{Node: t.NodeID, State: "starting", Image: cs.Image, Error: t.Status.Err,
+			Current: current && cs.Image == image && cs.Labels[AgentLabel] == l.setup.Keys.Fingerprint() && cs.Labels[agentVersionLabel] == l.setup.Version}
 		switch t.Status.State {
 		case dswarm.TaskStateRunning:
 			st.State = "running"
@@ -128,7 +148,7 @@ func (e *Engine) DeployAgent(ctx context.Context) (changed bool, err error) {
 	if why := e.AgentsUnavailable(ctx); why != "" {
 		return false, errors.New(why)
 	}
-	s := e.agents.setup
+	s := e.link().setup // AgentsUnavailable saw a setup: links are replaced, never removed
 	s.Image = e.agentImage(ctx)
 	if err := e.ensureNetwork(ctx); err != nil {
 		return false, err
@@ -155,7 +175,7 @@ func (e *Engine) DeployAgent(ctx context.Context) (changed bool, err error) {
 		TaskTemplate: dswarm.TaskSpec{
 			ContainerSpec: &dswarm.ContainerSpec{
 				Image: s.Image, Args: []string{"agent"}, Secrets: refs,
-				Labels: map[string]string{ManagedLabel: "true"},
+				Labels: map[string]string{ManagedLabel: "true", AgentLabel: fp, agentVersionLabel: s.Version}, // per task: which keys and build it runs
 				Mounts: []mount.Mount{{Type: mount.TypeBind, Source: cmp.Or(s.Socket, "/var/run/docker.sock"), Target: "/var/run/docker.sock"}},
 			},
 			Networks:      []dswarm.NetworkAttachmentConfig{{Target: DefaultNetwork}},
@@ -253,7 +273,7 @@ func (e *Engine) ContainerImage(ctx context.Context, id string) (string, error) 
 // AgentsUnavailable says why agents cannot be deployed ("" when they can).
 func (e *Engine) AgentsUnavailable(ctx context.Context) string {
 	switch {
-	case e.agents == nil:
+	case e.link() == nil:
 		return "This Berth has no agent keys."
 	case e.agentImage(ctx) == "":
 		return "Berth does not know its own image: run it as a service, or start it with --agent-image."

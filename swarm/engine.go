@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -39,8 +40,8 @@ type Engine struct {
 	helperBinary string
 	// pipeDir is where uploads pass to their helper through named pipes ("": not at all).
 	pipeDir string
-	// agents reaches the Berth agents on other nodes (nil: none configured).
-	agents *agentLink
+	// agents reaches the Berth agents on other nodes (nil: none configured); replaced whole when keys change.
+	agents atomic.Pointer[agentLink]
 	// remote is set when this engine is another node's, reached through its agent.
 	remote *remoteNode
 }
@@ -60,6 +61,9 @@ func Connect(getenv func(string) string, log *slog.Logger) (*Engine, error) {
 	}
 	return &Engine{cli: cli, log: log, last: Status{Error: "not checked yet"}}, nil
 }
+
+// link is the engine's agent setup (nil when none).
+func (e *Engine) link() *agentLink { return e.agents.Load() }
 
 // Close releases the client.
 func (e *Engine) Close() error { return e.cli.Close() }
@@ -91,6 +95,14 @@ func (e *Engine) Cached() Status {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return e.last
+}
+
+// LocalNode is the hostname of the node this engine runs on, asking the engine when its status was not read yet.
+func (e *Engine) LocalNode(ctx context.Context) string {
+	if name := e.Cached().NodeName; name != "" {
+		return name
+	}
+	return e.Refresh(ctx).NodeName
 }
 
 // Refresh asks the engine for its current status and remembers it.

@@ -48,7 +48,7 @@ func (e *Engine) MappingStates(ctx context.Context, names []string) (map[string]
 	}
 	for _, n := range nodes {
 		var vols []NodeVolume
-		if n.Hostname == e.Cached().NodeName {
+		if n.Hostname == e.LocalNode(ctx) {
 			if vols, err = e.localVolumes(ctx); err != nil {
 				return nil, err
 			}

@@ -123,7 +123,7 @@ func (r *Runner) RestoreVolume(ctx context.Context, req VolumeRestore) (VolumeRe
 	p.Phase = "checking the archive, then writing it on the node"
 	r.setProgress(p)
 	err = errNoDirect
-	if req.Node == r.Engine.Cached().NodeName {
+	if req.Node == r.Engine.LocalNode(ctx) {
 		out.Bytes, err = r.restoreDirect(ctx, s.ID, *copyOf, out.Volume, work)
 	}
 	if errors.Is(err, errNoDirect) {

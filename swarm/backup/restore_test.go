@@ -17,6 +17,7 @@ type nodesOnly struct {
 }
 
 func (n nodesOnly) Cached() swarm.Status                            { return swarm.Status{NodeName: n.self} }
+func (n nodesOnly) LocalNode(context.Context) string                { return n.self }
 func (n nodesOnly) Nodes(context.Context) ([]swarm.NodeInfo, error) { return n.nodes, nil }
 
 // VolumesOn reaches only the engine's own node, as an engine with no agents does.

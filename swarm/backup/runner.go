@@ -23,6 +23,7 @@ import (
 // Engine is what snapshots read from the swarm and restores write to it.
 type Engine interface {
 	Cached() swarm.Status
+	LocalNode(ctx context.Context) string
 	Services(ctx context.Context) ([]swarm.Service, error)
 	Service(ctx context.Context, name string) (swarm.Service, error)
 	ScaleService(ctx context.Context, name string, replicas uint64) (swarm.Service, error)
@@ -135,7 +136,7 @@ func (r *Runner) Start(ctx context.Context, trigger string, done func(Manifest, 
 
 // snapshot writes a complete snapshot or nothing.
 func (r *Runner) snapshot(ctx context.Context, id, trigger string) (Manifest, error) {
-	m := Manifest{ID: id, Trigger: trigger, Started: r.Now(), Node: r.Engine.Cached().NodeName}
+	m := Manifest{ID: id, Trigger: trigger, Started: r.Now(), Node: r.Engine.LocalNode(ctx)}
 	draft, err := r.Target.Begin(id)
 	if err != nil {
 		return m, err

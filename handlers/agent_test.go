@@ -141,9 +141,7 @@ func agentsRunning(t *testing.T, s *swarmServer, image string) int {
 func TestAgentCarriesTerminalUploadBackupAndRestoreOnWorkers(t *testing.T) {
 	s := newSwarmServer(t)
 	ctx := context.Background()
-	s.addUser("adm", store.RoleAdmin)
-	admin := s.client()
-	admin.login("adm", testPassword, "")
+	admin := s.signedIn("adm", store.RoleAdmin)
 	image := agentImage(t, s.cluster, 1)
 	deployAgents(t, s, admin, image)
 	worker1, worker2 := s.cluster.Nodes[1], s.cluster.Nodes[2]
@@ -152,11 +150,7 @@ func TestAgentCarriesTerminalUploadBackupAndRestoreOnWorkers(t *testing.T) {
 	mapping, app := uniq("wdata"), uniq("wapp")
 	api := func(method, path string, body any, want int) apiResult {
 		t.Helper()
-		r := s.api(t, s.token, method, path, body)
-		if r.Status != want {
-			t.Fatalf("%s %s: %d %s", method, path, r.Status, r.Body)
-		}
-		return r
+		return s.mustAPI(t, s.token, method, path, body, want)
 	}
 	api(http.MethodPost, "/api/v1/volumes", map[string]string{"name": mapping}, http.StatusCreated)
 	api(http.MethodPost, "/api/v1/services", swarm.ServiceSpec{Name: app, Image: enginetest.BusyboxImage, EndpointMode: "dnsrr",
@@ -253,9 +247,7 @@ func readTerminalUntil(t *testing.T, ws *websocket.Conn, want *regexp.Regexp, d 
 
 func TestAgentRefusesWhatThePortalDidNotSign(t *testing.T) {
 	s := newSwarmServer(t)
-	s.addUser("adm", store.RoleAdmin)
-	admin := s.client()
-	admin.login("adm", testPassword, "")
+	admin := s.signedIn("adm", store.RoleAdmin)
 	keys := deployAgents(t, s, admin, agentImage(t, s.cluster, 1))
 	worker := s.cluster.Nodes[1]
 	nodes, err := s.Engine.Nodes(context.Background())

@@ -43,9 +43,7 @@ func TestLoginRefusalsSayWhyAndStartNoSession(t *testing.T) {
 	if err := ts.Store.SetDisabled(context.Background(), dis.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	ts.addUser("tom", store.RoleViewer)
-	tom := ts.client()
-	tom.login("tom", testPassword, "")
+	tom := ts.signedIn("tom", store.RoleViewer)
 	secret := enrolTOTP(t, tom)
 
 	for _, tc := range []struct {
@@ -168,9 +166,7 @@ func TestFirstAdminThroughSetupLinkOnly(t *testing.T) {
 
 func TestTamperedSessionCookieIsNotASession(t *testing.T) {
 	ts := newServer(t, unreachableEngine)
-	ts.addUser("alice", store.RoleAdmin)
-	c := ts.client()
-	c.login("alice", testPassword, "")
+	c := ts.signedIn("alice", store.RoleAdmin)
 	u, _ := url.Parse(ts.URL)
 	for _, ck := range c.http.Jar.Cookies(u) {
 		if ck.Name == "berth_session" {

@@ -84,11 +84,7 @@ func TestBackupRestoresVolumesAndObjectsAndDetectsTampering(t *testing.T) {
 	defer cli.Close()
 	api := func(method, path string, body any, want int) apiResult {
 		t.Helper()
-		r := e.api(t, e.token, method, path, body)
-		if r.Status != want {
-			t.Fatalf("%s %s: %d %s", method, path, r.Status, r.Body)
-		}
-		return r
+		return e.mustAPI(t, e.token, method, path, body, want)
 	}
 	api(http.MethodPost, "/api/v1/volumes", map[string]string{"name": "appdata"}, http.StatusCreated)
 	api(http.MethodPost, "/api/v1/secrets", map[string]string{"name": "db_pw", "data": "s3cret-value"}, http.StatusCreated)

@@ -46,9 +46,7 @@ func BenchmarkTerminal(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ts.addUser("op", store.RoleOperator)
-	c := ts.client()
-	c.login("op", testPassword, "")
+	c := ts.signedIn("op", store.RoleOperator)
 	c.get("/terminal/" + id)
 	// cat of a file written once: yes(1) writes two bytes at a time, which measures the pseudo-terminal, not the path.
 	if _, err := enginetest.Exec(ctx, node, id, "sh", "-c", "yes 0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz | head -c 104857600 > /big"); err != nil {

@@ -18,9 +18,7 @@ import (
 func TestDashboardShowsTheRealSwarm(t *testing.T) {
 	cluster := enginetest.Shared(t)
 	ts := newServer(t, cluster.Manager().Host())
-	ts.addUser("viewer1", store.RoleViewer)
-	c := ts.client()
-	c.login("viewer1", testPassword, "")
+	c := ts.signedIn("viewer1", store.RoleViewer)
 
 	cli, err := cluster.Manager().Client()
 	if err != nil {
@@ -53,9 +51,7 @@ func TestDashboardShowsTheRealSwarm(t *testing.T) {
 func TestEngineDownShowsBannerAndRecovers(t *testing.T) {
 	node := enginetest.Dedicated(t)
 	ts := newServer(t, node.Host())
-	ts.addUser("admin1", store.RoleAdmin)
-	c := ts.client()
-	c.login("admin1", testPassword, "")
+	c := ts.signedIn("admin1", store.RoleAdmin)
 	if p := c.get("/"); strings.Contains(p.Body, "Docker engine unreachable") || !strings.Contains(p.Body, "inactive") {
 		t.Fatalf("with the engine up: banner shown or swarm state missing")
 	}
@@ -90,9 +86,7 @@ func TestInitializeDockerEnvironment(t *testing.T) {
 	node := enginetest.Dedicated(t)
 	ts := newServer(t, node.Host())
 	ts.addUser("admin1", store.RoleAdmin)
-	ts.addUser("op1", store.RoleOperator)
-	op := ts.client()
-	op.login("op1", testPassword, "")
+	op := ts.signedIn("op1", store.RoleOperator)
 	if p := op.get("/"); strings.Contains(p.Body, "initialize-button") || !strings.Contains(p.Body, "An admin can initialize it") {
 		t.Error("an operator is offered the initialize action")
 	}

@@ -120,6 +120,14 @@ type client struct {
 	csrf string
 }
 
+// signedIn adds a user with the role and returns a client signed in as them.
+func (ts *testServer) signedIn(name string, role store.Role) *client {
+	ts.addUser(name, role)
+	c := ts.client()
+	c.login(name, testPassword, "")
+	return c
+}
+
 func (ts *testServer) client() *client {
 	jar, _ := cookiejar.New(nil)
 	return &client{t: ts.t, base: ts.URL, http: &http.Client{

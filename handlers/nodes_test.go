@@ -19,9 +19,7 @@ import (
 func TestNodesPromoteDemoteDrainAndLabelSafely(t *testing.T) {
 	s := newSwarmServer(t)
 	ctx := context.Background()
-	s.addUser("nodeadmin", store.RoleAdmin)
-	admin := s.client()
-	admin.login("nodeadmin", testPassword, "")
+	admin := s.signedIn("nodeadmin", store.RoleAdmin)
 	manager, worker, other := s.cluster.Nodes[0], s.cluster.Nodes[1], s.cluster.Nodes[2]
 	idOf := func(hostname string) string {
 		nodes, err := s.docker.NodeList(ctx, dswarm.NodeListOptions{Filters: filters.NewArgs(filters.Arg("name", hostname))})
@@ -168,9 +166,7 @@ func TestAutolockKeyShownOnceAndLockedManagerUnlocks(t *testing.T) {
 	if err := ts.Engine.Initialize(ctx, node.Addr); err != nil {
 		t.Fatal(err)
 	}
-	ts.addUser("lockadmin", store.RoleAdmin)
-	admin := ts.client()
-	admin.login("lockadmin", testPassword, "")
+	admin := ts.signedIn("lockadmin", store.RoleAdmin)
 	keyIn := regexp.MustCompile(`SWMKEY-1-[A-Za-z0-9+/=]+`)
 	admin.get("/nodes")
 	r := admin.post("/nodes/autolock", url.Values{"action": {"on"}})
@@ -227,9 +223,7 @@ func TestAutolockKeyShownOnceAndLockedManagerUnlocks(t *testing.T) {
 func TestAStoppedWorkerShowsDownAndComesBack(t *testing.T) {
 	s := newSwarmServer(t)
 	ctx := context.Background()
-	s.addUser("adm", store.RoleAdmin)
-	admin := s.client()
-	admin.login("adm", testPassword, "")
+	admin := s.signedIn("adm", store.RoleAdmin)
 	deployAgents(t, s, admin, agentImage(t, s.cluster, 1))
 	worker := s.cluster.Nodes[2]
 	mapping := uniq("downdata")

@@ -20,9 +20,7 @@ import (
 func TestRestartKeepsUsersSessionsAndAudit(t *testing.T) {
 	dir := t.TempDir()
 	ts := startServer(t, dir, unreachableEngine)
-	ts.addUser("alice", store.RoleAdmin)
-	c := ts.client()
-	c.login("alice", testPassword, "")
+	c := ts.signedIn("alice", store.RoleAdmin)
 	c.get("/team")
 	c.post("/team", url.Values{"username": {"bob"}, "role": {"viewer"}, "password": {testPassword}})
 	ts.Close()

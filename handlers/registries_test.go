@@ -86,9 +86,7 @@ func TestPullUsesTheDeployersLongestPrefixCredential(t *testing.T) {
 		"alice-team": "pw-team-1", "alice-app": "pw-app-2", "bob-app": "pw-bob-3",
 	})
 	alice := s.op // the operator "op" plays alice
-	s.addUser("bob", store.RoleOperator)
-	bob := s.client()
-	bob.login("bob", testPassword, "")
+	bob := s.signedIn("bob", store.RoleOperator)
 	add := func(c *client, u, user, pw string) {
 		c.get("/registries")
 		if p := c.post("/registries", url.Values{"url": {u}, "username": {user}, "password": {pw}}); p.Status != http.StatusSeeOther {

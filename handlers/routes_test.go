@@ -26,9 +26,7 @@ const roleDenied = "cannot do this; it needs"
 
 func TestEveryStateChangingRouteRequiresCSRFToken(t *testing.T) {
 	ts := newServer(t, unreachableEngine)
-	ts.addUser("admin1", store.RoleAdmin)
-	c := ts.client()
-	c.login("admin1", testPassword, "")
+	c := ts.signedIn("admin1", store.RoleAdmin)
 	checked := 0
 	for _, r := range ts.handler.Routes() {
 		if r.Method == http.MethodGet {

@@ -109,6 +109,16 @@ func (ts *testServer) api(t testing.TB, token, method, path string, body any) ap
 }
 
 // serviceSpec is a one-replica busybox service that stops at once and needs no routing mesh.
+// mustAPI calls the API with the token and fails the test unless it answers want.
+func (ts *testServer) mustAPI(t testing.TB, token, method, path string, body any, want int) apiResult {
+	t.Helper()
+	r := ts.api(t, token, method, path, body)
+	if r.Status != want {
+		t.Fatalf("%s %s: %d %s", method, path, r.Status, r.Body)
+	}
+	return r
+}
+
 func serviceSpec(name string) swarm.ServiceSpec {
 	one := uint64(1)
 	grace := time.Second

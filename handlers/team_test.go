@@ -164,9 +164,7 @@ func TestAdminResetsLostTwoFactor(t *testing.T) {
 
 func TestSettingsForDomainsAndBackupsAreCheckedAndAudited(t *testing.T) {
 	ts := newServer(t, unreachableEngine)
-	ts.addUser("root", store.RoleAdmin)
-	admin := ts.client()
-	admin.login("root", testPassword, "")
+	admin := ts.signedIn("root", store.RoleAdmin)
 	admin.get("/settings")
 	for _, tc := range []struct {
 		form  url.Values

@@ -109,9 +109,7 @@ func dialTerminal(t testing.TB, ts *testServer, c *client, container, origin str
 func TestTerminalSocketRefusals(t *testing.T) {
 	s := newSwarmServer(t)
 	name, container := managerService(t, s)
-	s.addUser("viewer1", store.RoleViewer)
-	viewer := s.client()
-	viewer.login("viewer1", testPassword, "")
+	viewer := s.signedIn("viewer1", store.RoleViewer)
 	if page := viewer.get("/services/" + name); page.Status != http.StatusOK || strings.Contains(page.Body, "terminal-link") {
 		t.Errorf("a viewer is offered a terminal (status %d)", page.Status)
 	}
@@ -202,9 +200,7 @@ func TestTerminalSocketRefusals(t *testing.T) {
 func TestRecordedTerminalSessionIsSealedAndReplayable(t *testing.T) {
 	s := newSwarmServer(t)
 	_, container := managerService(t, s)
-	s.addUser("admin1", store.RoleAdmin)
-	admin := s.client()
-	admin.login("admin1", testPassword, "")
+	admin := s.signedIn("admin1", store.RoleAdmin)
 	admin.get("/settings")
 	if p := admin.post("/settings", url.Values{"record_terminals": {"true"}, "terminal_idle_minutes": {"0"}}); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, `id="terminal_idle_minutes-error"`) {
 		t.Errorf("idle minutes of 0: %d", p.Status)

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -427,5 +430,57 @@ func TestAgentRefusesWhatThePortalDidNotSign(t *testing.T) {
 	}
 	if got := strings.Join(actions, ", "); got != "agents.remove ok, agents.rotate-keys ok, agents.deploy ok" {
 		t.Errorf("audit of the agents: %s", got)
+	}
+}
+
+func TestBerthUpgradesItsAgentsWhenItStarts(t *testing.T) {
+	s := newSwarmServer(t)
+	ctx := context.Background()
+	admin := s.signedIn("adm", store.RoleAdmin)
+	image := agentImage(t, s.cluster, 1)
+	deployAgents(t, s, admin, image) // deployed by a Berth of version "test-1"
+	bin := staticBerth(t)
+	raw, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256(raw)
+	build := hex.EncodeToString(digest[:])[:12] // how a Berth binary names its build
+
+	// Another Berth build starts against the same swarm.
+	cmd := exec.Command(bin, "serve", "--addr", freeAddr(t), "--data", t.TempDir(),
+		"--agent-image", image, "--agent-publish", "--agent-socket", agentSocketLinks(t, s.cluster))
+	cmd.Env = append(os.Environ(), "DOCKER_HOST="+s.cluster.Manager().Host())
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	eventually(t, 120*time.Second, "every agent on the new build", func() string {
+		svc, _, err := s.docker.ServiceInspectWithRaw(ctx, swarm.AgentService, dswarm.ServiceInspectOptions{})
+		if err != nil {
+			return err.Error()
+		}
+		if v := svc.Spec.Labels["berth.agent.version"]; v != build {
+			return "the service is of build " + v
+		}
+		tasks, err := s.docker.TaskList(ctx, dswarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", swarm.AgentService), filters.Arg("desired-state", "running"))})
+		if err != nil {
+			return err.Error()
+		}
+		n := 0
+		for _, task := range tasks {
+			if task.Status.State == dswarm.TaskStateRunning && task.Spec.ContainerSpec.Labels["berth.agent.version"] == build {
+				n++
+			}
+		}
+		if n != len(s.cluster.Nodes) {
+			return fmt.Sprintf("%d of %d agents run the new build", n, len(s.cluster.Nodes))
+		}
+		return ""
+	})
+	if !strings.Contains(logs.String(), "agents upgraded") {
+		t.Errorf("the new Berth does not say it upgraded the agents:\n%s", logs.String())
 	}
 }

@@ -58,7 +58,7 @@ type Engine interface {
 	ArchiveVolumeInto(ctx context.Context, volume, hostDir, name, probe string) (swarm.ArchiveAnswer, error)
 	RestoreArchiveInto(ctx context.Context, volume, hostDir, name, sha256 string) (int64, error)
 	RemoveLeftoverHelpers(ctx context.Context) (int, error)
-	VolumesOn(ctx context.Context, node, action, volume string) (swarm.VolumeWork, error)
+	VolumesOn(ctx context.Context, n swarm.NodeInfo, action, volume string) (swarm.VolumeWork, error)
 	NodeVolumes(ctx context.Context, node string) ([]swarm.NodeVolume, error)
 	Agents(ctx context.Context) (bool, map[string]swarm.AgentState, error)
 	DeployAgent(ctx context.Context) (bool, error)

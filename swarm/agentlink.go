@@ -27,8 +27,7 @@ func grantLifetime(action string) time.Duration {
 // this engine for its own node, else one that reaches the node's engine through
 // its agent and may do only what the grant allows there.
 func (e *Engine) OnNode(ctx context.Context, node string, g agent.Grant) (*Engine, error) {
-	local := e.LocalNode(ctx)
-	if node == "" || node == local {
+	if node == "" || node == e.LocalNode(ctx) {
 		return e, nil
 	}
 	nodes, err := e.Nodes(ctx)
@@ -39,7 +38,12 @@ func (e *Engine) OnNode(ctx context.Context, node string, g agent.Grant) (*Engin
 	if err != nil {
 		return nil, err
 	}
-	if n.Hostname == local {
+	return e.On(ctx, n, g)
+}
+
+// On is OnNode for a node the caller has listed already.
+func (e *Engine) On(ctx context.Context, n NodeInfo, g agent.Grant) (*Engine, error) {
+	if n.Hostname == e.LocalNode(ctx) {
 		return e, nil
 	}
 	if !n.Ready() {

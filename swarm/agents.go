@@ -48,9 +48,10 @@ type agentLink struct {
 	tls   *tls.Config
 	grant ed25519.PrivateKey
 
-	mu    sync.Mutex
-	image string                     // the agents' image, once known
-	pools map[string]*http.Transport // by agent address
+	mu           sync.Mutex
+	image        string                     // the agents' image, once known
+	notContainer bool                       // Berth does not run in a container of this engine: its image cannot be found
+	pools        map[string]*http.Transport // by agent address
 }
 
 // SetAgents gives the engine the keys and image for its agents.
@@ -90,10 +91,10 @@ func (e *Engine) agentImage(ctx context.Context) string {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.image == "" {
-		if host, err := os.Hostname(); err == nil {
-			l.image, _ = e.ContainerImage(ctx, host)
-		}
+	if l.image == "" && !l.notContainer {
+		host, _ := os.Hostname()
+		img, err := e.ContainerImage(ctx, host)
+		l.image, l.notContainer = img, errors.Is(err, ErrNotFound) // asked again only after the engine failed to answer
 	}
 	return l.image
 }
@@ -121,8 +122,7 @@ func (e *Engine) Agents(ctx context.Context) (bool, map[string]AgentState, error
 		return true, nil, e.wrap(err)
 	}
 	image, l := e.agentImage(ctx), e.link()
-	current := l != nil && svc.Spec.Labels[agentVersionLabel] == l.setup.Version &&
-		svc.Spec.Labels[AgentLabel] == l.setup.Keys.Fingerprint() && svc.Spec.TaskTemplate.ContainerSpec.Image == image
+	current := l != nil && l.current(svc.Spec, image)
 	out := map[string]AgentState{}
 	for _, t := range tasks {
 		cs := t.Spec.ContainerSpec
@@ -144,16 +144,36 @@ func (e *Engine) Agents(ctx context.Context) (bool, map[string]AgentState, error
 // DeployAgent creates or upgrades the agent service: the keys go in as secrets,
 // the engine socket is mounted, and it joins the overlay network. It changes
 // nothing when the running agents already match the portal.
-func (e *Engine) DeployAgent(ctx context.Context) (changed bool, err error) {
+func (e *Engine) DeployAgent(ctx context.Context) (bool, error) { return e.deployAgents(ctx, false) }
+
+// UpgradeAgents redeploys the agents when they run another image, version or keys than the portal (nothing when none are deployed).
+func (e *Engine) UpgradeAgents(ctx context.Context) (bool, error) { return e.deployAgents(ctx, true) }
+
+func (e *Engine) deployAgents(ctx context.Context, onlyUpgrade bool) (changed bool, err error) {
+	cur, _, err := e.cli.ServiceInspectWithRaw(ctx, AgentService, dswarm.ServiceInspectOptions{})
+	found := err == nil
+	switch {
+	case err != nil && !cerrdefs.IsNotFound(err):
+		return false, e.wrap(err)
+	case !found && onlyUpgrade:
+		return false, nil
+	case found && cur.Spec.Labels[AgentLabel] == "":
+		return false, errors.New("a service named " + AgentService + " exists that Berth did not deploy: remove or rename it first")
+	}
 	if why := e.AgentsUnavailable(ctx); why != "" {
 		return false, errors.New(why)
 	}
-	s := e.link().setup // AgentsUnavailable saw a setup: links are replaced, never removed
+	l := e.link() // AgentsUnavailable saw a setup: links are replaced, never removed
+	s := l.setup
 	s.Image = e.agentImage(ctx)
+	fp := s.Keys.Fingerprint()
+	if found && l.current(cur.Spec, s.Image) {
+		e.pruneAgentSecrets(ctx, fp)
+		return false, nil
+	}
 	if err := e.ensureNetwork(ctx); err != nil {
 		return false, err
 	}
-	fp := s.Keys.Fingerprint()
 	var refs []*dswarm.SecretReference
 	for file, data := range s.Keys.SecretFiles() {
 		name := "berth-agent-" + strings.TrimSuffix(strings.ReplaceAll(file, ".", "-"), "-pem") + "-" + fp
@@ -169,14 +189,15 @@ func (e *Engine) DeployAgent(ctx context.Context) (changed bool, err error) {
 			File: &dswarm.SecretReferenceFileTarget{Name: file, UID: "0", GID: "0", Mode: 0o400}})
 	}
 	slices.SortFunc(refs, func(a, b *dswarm.SecretReference) int { return strings.Compare(a.File.Name, b.File.Name) })
+	labels := map[string]string{ManagedLabel: "true", AgentLabel: fp, agentVersionLabel: s.Version}
 	spec := dswarm.ServiceSpec{
-		Annotations: dswarm.Annotations{Name: AgentService, Labels: map[string]string{ManagedLabel: "true", AgentLabel: fp, agentVersionLabel: s.Version}},
+		Annotations: dswarm.Annotations{Name: AgentService, Labels: labels},
 		Mode:        dswarm.ServiceMode{Global: &dswarm.GlobalService{}},
 		TaskTemplate: dswarm.TaskSpec{
 			ContainerSpec: &dswarm.ContainerSpec{
 				Image: s.Image, Args: []string{"agent"}, Secrets: refs,
-				Labels: map[string]string{ManagedLabel: "true", AgentLabel: fp, agentVersionLabel: s.Version}, // per task: which keys and build it runs
-				Mounts: []mount.Mount{{Type: mount.TypeBind, Source: cmp.Or(s.Socket, "/var/run/docker.sock"), Target: "/var/run/docker.sock"}},
+				Labels: labels, // per task too: which keys and build it runs
+				Mounts: []mount.Mount{{Type: mount.TypeBind, Source: s.socket(), Target: "/var/run/docker.sock"}},
 			},
 			Networks:      []dswarm.NetworkAttachmentConfig{{Target: DefaultNetwork}},
 			RestartPolicy: &dswarm.RestartPolicy{Condition: dswarm.RestartPolicyConditionAny},
@@ -187,32 +208,41 @@ func (e *Engine) DeployAgent(ctx context.Context) (changed bool, err error) {
 	if s.Publish {
 		spec.EndpointSpec.Ports = []dswarm.PortConfig{{Protocol: dswarm.PortConfigProtocolTCP, TargetPort: agent.Port, PublishedPort: agent.Port, PublishMode: dswarm.PortConfigPublishModeHost}}
 	}
-	cur, _, err := e.cli.ServiceInspectWithRaw(ctx, AgentService, dswarm.ServiceInspectOptions{})
-	switch {
-	case cerrdefs.IsNotFound(err):
-		_, err = e.cli.ServiceCreate(ctx, spec, dswarm.ServiceCreateOptions{})
-		changed = true
-	case err != nil:
-	case cur.Spec.Labels[AgentLabel] == "":
-		return false, errors.New("a service named " + AgentService + " exists that Berth did not deploy: remove or rename it first")
-	case cur.Spec.Labels[AgentLabel] != fp || cur.Spec.Labels[agentVersionLabel] != s.Version || cur.Spec.TaskTemplate.ContainerSpec.Image != s.Image ||
-		len(cur.Spec.EndpointSpec.Ports) != len(spec.EndpointSpec.Ports) || cur.Spec.TaskTemplate.ContainerSpec.Mounts[0].Source != spec.TaskTemplate.ContainerSpec.Mounts[0].Source:
+	if found {
 		spec.TaskTemplate.ForceUpdate = cur.Spec.TaskTemplate.ForceUpdate + 1
 		_, err = e.cli.ServiceUpdate(ctx, cur.ID, cur.Version, spec, dswarm.ServiceUpdateOptions{})
-		changed = true
+	} else {
+		_, err = e.cli.ServiceCreate(ctx, spec, dswarm.ServiceCreateOptions{})
 	}
 	if err != nil {
 		return false, e.wrap(err)
 	}
-	// Earlier keys' secrets go once no agent uses them (those in use are refused by the engine and stay).
-	if old, err := e.cli.SecretList(ctx, dswarm.SecretListOptions{Filters: filters.NewArgs(filters.Arg("label", AgentLabel))}); err == nil {
-		for _, sec := range old {
-			if sec.Spec.Labels[AgentLabel] != fp {
-				e.cli.SecretRemove(ctx, sec.ID)
-			}
+	e.pruneAgentSecrets(ctx, fp)
+	return true, nil
+}
+
+// current reports whether a deployed agent service matches this portal: keys, build, image, port and socket.
+func (l *agentLink) current(spec dswarm.ServiceSpec, image string) bool {
+	cs := spec.TaskTemplate.ContainerSpec
+	published := spec.EndpointSpec != nil && len(spec.EndpointSpec.Ports) > 0
+	return cs != nil && spec.Labels[AgentLabel] == l.setup.Keys.Fingerprint() && spec.Labels[agentVersionLabel] == l.setup.Version &&
+		cs.Image == image && published == l.setup.Publish && len(cs.Mounts) == 1 && cs.Mounts[0].Source == l.setup.socket()
+}
+
+// socket is the engine socket's path on the nodes.
+func (s AgentSetup) socket() string { return cmp.Or(s.Socket, "/var/run/docker.sock") }
+
+// pruneAgentSecrets removes earlier keys' secrets once no agent uses them (those in use are refused by the engine and stay).
+func (e *Engine) pruneAgentSecrets(ctx context.Context, keep string) {
+	old, err := e.cli.SecretList(ctx, dswarm.SecretListOptions{Filters: filters.NewArgs(filters.Arg("label", AgentLabel))})
+	if err != nil {
+		return
+	}
+	for _, sec := range old {
+		if sec.Spec.Labels[AgentLabel] != keep {
+			e.cli.SecretRemove(ctx, sec.ID)
 		}
 	}
-	return changed, nil
 }
 
 // RemoveAgent removes the agent service, then its secrets once its tasks let go of them.
@@ -250,15 +280,6 @@ func InternalPurpose(labels map[string]string) string {
 		return "the load balancer's settings or certificate (redeployed from its page)"
 	}
 	return ""
-}
-
-// UpgradeAgents redeploys the agents when they run another image, version or keys than the portal (nothing when none are deployed).
-func (e *Engine) UpgradeAgents(ctx context.Context) (bool, error) {
-	deployed, _, err := e.Agents(ctx)
-	if err != nil || !deployed {
-		return false, err
-	}
-	return e.DeployAgent(ctx)
 }
 
 // ContainerImage is the image reference a container on this engine's node was created from.

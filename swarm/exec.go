@@ -44,12 +44,8 @@ func (e *Engine) Container(ctx context.Context, id string) (Container, error) {
 		}
 		return Container{}, e.wrap(err)
 	}
-	info, err := e.cli.Info(ctx)
-	if err != nil {
-		return Container{}, e.wrap(err)
-	}
 	out := Container{ID: c.ID, Name: strings.TrimPrefix(c.Name, "/"), Service: c.Config.Labels["com.docker.swarm.service.name"],
-		TaskID: c.Config.Labels["com.docker.swarm.task.id"], Node: info.Name, Running: c.State != nil && c.State.Running, on: e}
+		TaskID: c.Config.Labels["com.docker.swarm.task.id"], Node: e.LocalNode(ctx), Running: c.State != nil && c.State.Running, on: e}
 	return out, nil
 }
 

@@ -27,6 +27,15 @@ func (e *Engine) NodeVolumes(ctx context.Context, node string) ([]NodeVolume, er
 	return on.localVolumes(ctx)
 }
 
+// volumesOf is NodeVolumes for a listed node.
+func (e *Engine) volumesOf(ctx context.Context, n NodeInfo) ([]NodeVolume, error) {
+	on, err := e.On(ctx, n, agent.Grant{Action: agent.ActVolumes})
+	if err != nil {
+		return nil, err
+	}
+	return on.localVolumes(ctx)
+}
+
 // localVolumes lists the volumes of this engine's node with their sizes, by name.
 func (e *Engine) localVolumes(ctx context.Context) ([]NodeVolume, error) {
 	du, err := e.cli.DiskUsage(ctx, types.DiskUsageOptions{Types: []types.DiskUsageObject{types.VolumeObject}})
@@ -56,10 +65,10 @@ type VolumeWork interface {
 	RemoveMappingVolume(ctx context.Context, name string) error
 }
 
-// VolumesOn returns volume work on a node (hostname or id) allowed one action
-// (agent.ActBackup, ActRestore or ActUpload) on one volume.
-func (e *Engine) VolumesOn(ctx context.Context, node, action, volume string) (VolumeWork, error) {
-	on, err := e.OnNode(ctx, node, agent.Grant{Action: action, Volume: volume})
+// VolumesOn returns volume work on a listed node allowed one action (agent.ActBackup,
+// ActRestore or ActUpload) on one volume.
+func (e *Engine) VolumesOn(ctx context.Context, n NodeInfo, action, volume string) (VolumeWork, error) {
+	on, err := e.On(ctx, n, agent.Grant{Action: action, Volume: volume})
 	if err != nil {
 		return nil, err
 	}

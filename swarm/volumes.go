@@ -42,17 +42,15 @@ func (e *Engine) MappingStates(ctx context.Context, names []string) (map[string]
 	if err != nil {
 		return nil, err
 	}
-	guessed, err := e.taskCopies(ctx, out)
-	if err != nil {
-		return nil, err
-	}
+	var guessed map[string][]string // read only when a node cannot be asked
 	for _, n := range nodes {
-		var vols []NodeVolume
-		if n.Hostname == e.LocalNode(ctx) {
-			if vols, err = e.localVolumes(ctx); err != nil {
-				return nil, err
+		vols, err := e.volumesOf(ctx, n)
+		if err != nil {
+			if guessed == nil {
+				if guessed, err = e.taskCopies(ctx, out, nodes); err != nil {
+					return nil, err
+				}
 			}
-		} else if vols, err = e.NodeVolumes(ctx, n.Hostname); err != nil {
 			for name, st := range out {
 				if slices.Contains(guessed[name], n.Hostname) {
 					st.Copies = append(st.Copies, VolumeCopy{Node: n.Hostname, Size: -1})
@@ -77,18 +75,14 @@ func (e *Engine) MappingStates(ctx context.Context, names []string) (map[string]
 }
 
 // taskCopies names, per mapping, the nodes where a task mounting it was scheduled (so its volume exists there).
-func (e *Engine) taskCopies(ctx context.Context, mappings map[string]MappingState) (map[string][]string, error) {
+func (e *Engine) taskCopies(ctx context.Context, mappings map[string]MappingState, nodes []NodeInfo) (map[string][]string, error) {
 	tasks, err := e.cli.TaskList(ctx, dswarm.TaskListOptions{})
-	if err != nil {
-		return nil, e.wrap(err)
-	}
-	nodes, err := e.cli.NodeList(ctx, dswarm.NodeListOptions{})
 	if err != nil {
 		return nil, e.wrap(err)
 	}
 	hostname := map[string]string{}
 	for _, n := range nodes {
-		hostname[n.ID] = n.Description.Hostname
+		hostname[n.ID] = n.Hostname
 	}
 	out := map[string][]string{}
 	for _, t := range tasks {

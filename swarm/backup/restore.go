@@ -225,7 +225,7 @@ func (r *Runner) checkNode(ctx context.Context, node, volume string) (swarm.Volu
 		if !n.Ready() {
 			return nil, &RequestError{"node", "Node " + node + " is down: restore to a node that is up."}
 		}
-		work, err := r.Engine.VolumesOn(ctx, node, agent.ActRestore, volume)
+		work, err := r.Engine.VolumesOn(ctx, n, agent.ActRestore, volume)
 		if err != nil {
 			return nil, &RequestError{"node", err.Error()}
 		}

@@ -21,9 +21,9 @@ func (n nodesOnly) LocalNode(context.Context) string                { return n.s
 func (n nodesOnly) Nodes(context.Context) ([]swarm.NodeInfo, error) { return n.nodes, nil }
 
 // VolumesOn reaches only the engine's own node, as an engine with no agents does.
-func (n nodesOnly) VolumesOn(_ context.Context, node, _, _ string) (swarm.VolumeWork, error) {
-	if node != n.self {
-		return nil, errors.New("The Berth agent is not running on node " + node + ": deploy it from the Nodes page.")
+func (n nodesOnly) VolumesOn(_ context.Context, node swarm.NodeInfo, _, _ string) (swarm.VolumeWork, error) {
+	if node.Hostname != n.self {
+		return nil, errors.New("The Berth agent is not running on node " + node.Hostname + ": deploy it from the Nodes page.")
 	}
 	return nil, nil
 }

@@ -30,7 +30,7 @@ type Engine interface {
 	Objects(ctx context.Context, kind swarm.Kind) ([]swarm.Object, error)
 	Object(ctx context.Context, kind swarm.Kind, name string) (swarm.Object, error)
 	Nodes(ctx context.Context) ([]swarm.NodeInfo, error)
-	VolumesOn(ctx context.Context, node, action, volume string) (swarm.VolumeWork, error)
+	VolumesOn(ctx context.Context, n swarm.NodeInfo, action, volume string) (swarm.VolumeWork, error)
 }
 
 // Vault is what Berth's database holds for a snapshot and takes back on restore.
@@ -284,7 +284,7 @@ func (r *Runner) copyMapping(ctx context.Context, draft Draft, m *Manifest, mp M
 			}
 			continue
 		}
-		w, err := r.Engine.VolumesOn(ctx, n.Hostname, agent.ActBackup, mp.Name)
+		w, err := r.Engine.VolumesOn(ctx, n, agent.ActBackup, mp.Name)
 		var ok bool
 		if err == nil {
 			ok, err = w.VolumeExists(ctx, mp.Name)

@@ -251,7 +251,8 @@ func readTerminalUntil(t *testing.T, ws *websocket.Conn, want *regexp.Regexp, d 
 func TestAgentRefusesWhatThePortalDidNotSign(t *testing.T) {
 	s := newSwarmServer(t)
 	admin := s.signedIn("adm", store.RoleAdmin)
-	keys := deployAgents(t, s, admin, agentImage(t, s.cluster, 1))
+	image := agentImage(t, s.cluster, 1)
+	keys := deployAgents(t, s, admin, image)
 	worker := s.cluster.Nodes[1]
 	nodes, err := s.Engine.Nodes(context.Background())
 	if err != nil {
@@ -315,8 +316,10 @@ func TestAgentRefusesWhatThePortalDidNotSign(t *testing.T) {
 
 	// The portal's certificate without a valid grant for the call: 403 with the reason.
 	_, foreign, _ := ed25519.GenerateKey(rand.Reader)
-	privileged, _ := json.Marshal(map[string]any{"Image": "berth-test/busybox:latest", "Labels": map[string]string{agent.HelperLabel: "x"},
-		"NetworkDisabled": true, "HostConfig": map[string]any{"Privileged": true, "Binds": []string{"/:/host"}}})
+	// A helper in every way but its privileges and a bind of the host's root: refused for those.
+	privileged, _ := json.Marshal(map[string]any{"Image": image, "Labels": map[string]string{agent.HelperLabel: "x"},
+		"NetworkDisabled": true, "HostConfig": map[string]any{"Privileged": true, "Binds": []string{"/:/host"},
+			"Mounts": []map[string]any{{"Type": "volume", "Source": "v", "Target": "/berth-volume"}}}})
 	for _, tc := range []struct {
 		name, method, path, grant, want string
 		body                            []byte
@@ -326,7 +329,7 @@ func TestAgentRefusesWhatThePortalDidNotSign(t *testing.T) {
 		{"an expired grant", http.MethodGet, "/volumes", grant(agent.Grant{Action: agent.ActVolumes, Expires: time.Now().Add(-time.Minute).Unix()}), "expired", nil},
 		{"a grant for another node", http.MethodGet, "/volumes", grant(agent.Grant{Action: agent.ActVolumes, Node: "another-node"}), "another node", nil},
 		{"a listing grant used to create a container", http.MethodPost, "/containers/create", grant(agent.Grant{Action: agent.ActVolumes}), "not part of volumes", privileged},
-		{"an upload grant used for a privileged container with the host's root", http.MethodPost, "/containers/create", grant(agent.Grant{Action: agent.ActUpload, Volume: "v"}), "not allowed", privileged},
+		{"an upload grant used for a privileged container with the host's root", http.MethodPost, "/containers/create", grant(agent.Grant{Action: agent.ActUpload, Volume: "v"}), "host access", privileged},
 		{"an upload grant used to list services", http.MethodGet, "/services", grant(agent.Grant{Action: agent.ActUpload, Volume: "v"}), "not part of upload", nil},
 		{"a terminal grant used for another container", http.MethodPost, "/containers/" + "nonexistent" + "/exec", grant(agent.Grant{Action: agent.ActTerminal, Container: "abc"}), "another container", []byte(`{"Cmd":["sh"]}`)},
 	} {

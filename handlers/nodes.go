@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
-	"github.com/berthhq/berth/swarm/agent"
 	"github.com/berthhq/berth/views"
 	dswarm "github.com/docker/docker/api/types/swarm"
 	"github.com/labstack/echo/v4"
@@ -85,24 +83,6 @@ func (h *Handlers) renderNodes(c echo.Context, status int, lock views.SwarmLock,
 	agents.IsAdmin, agents.Error = lock.IsAdmin, agentsError
 	p := h.page(c, "Nodes", "nodes")
 	return h.render(c, status, p, views.NodesPage(p, rows, lock, agents, h.popNotice(c)))
-}
-
-// DeployAgents creates or upgrades the agent service on every node.
-func (h *Handlers) DeployAgents(c echo.Context) error {
-	changed, err := h.engine.DeployAgent(c.Request().Context())
-	if err != nil {
-		h.audit(c, "agents.deploy", "service:"+swarm.AgentService, "failed: "+err.Error(), "")
-		lock, lerr := h.swarmLock(c)
-		if lerr != nil {
-			return lerr
-		}
-		return h.renderNodes(c, http.StatusUnprocessableEntity, lock, "The agents were not deployed: "+err.Error())
-	}
-	if !changed {
-		return h.redirectNotice(c, "/nodes", "The agents already run this Berth's version.")
-	}
-	h.audit(c, "agents.deploy", "service:"+swarm.AgentService, "ok", "global service with this Berth's image and keys")
-	return h.redirectNotice(c, "/nodes", "The agents are starting on every node; the table shows each one's state.")
 }
 
 // NodesPage lists the nodes, or offers to unlock a locked manager.
@@ -211,50 +191,6 @@ func (h *Handlers) NodePage(c echo.Context) error {
 		return err
 	}
 	return h.renderNode(c, http.StatusOK, d)
-}
-
-// RotateAgentKeys makes new agent keys, keeps them, and redeploys deployed agents with them.
-func (h *Handlers) RotateAgentKeys(c echo.Context) error {
-	ctx := c.Request().Context()
-	keys, err := agent.NewKeys(time.Now())
-	if err != nil {
-		return err
-	}
-	raw, err := keys.Marshal()
-	if err != nil {
-		return err
-	}
-	// Kept first: should the redeployment fail, the Nodes page shows the agents as another version to upgrade.
-	if err := h.store.ReplaceAgentKeys(ctx, raw); err != nil {
-		return err
-	}
-	if err := h.engine.ReplaceAgentKeys(keys); err != nil {
-		return err
-	}
-	if _, err := h.engine.UpgradeAgents(ctx); err != nil {
-		h.audit(c, "agents.rotate-keys", "service:"+swarm.AgentService, "failed: "+err.Error(), "new keys "+keys.Fingerprint()+" kept")
-		lock, lerr := h.swarmLock(c)
-		if lerr != nil {
-			return lerr
-		}
-		return h.renderNodes(c, http.StatusUnprocessableEntity, lock, "New keys are kept, but the agents were not redeployed with them: "+err.Error())
-	}
-	h.audit(c, "agents.rotate-keys", "service:"+swarm.AgentService, "ok", "new keys "+keys.Fingerprint())
-	return h.redirectNotice(c, "/nodes", "New agent keys are in use; the agents restart with them node by node and the old keys' secrets are removed.")
-}
-
-// RemoveAgents removes the agent service and its keys' secrets.
-func (h *Handlers) RemoveAgents(c echo.Context) error {
-	if err := h.engine.RemoveAgent(c.Request().Context()); err != nil {
-		h.audit(c, "agents.remove", "service:"+swarm.AgentService, "failed: "+err.Error(), "")
-		lock, lerr := h.swarmLock(c)
-		if lerr != nil {
-			return lerr
-		}
-		return h.renderNodes(c, http.StatusUnprocessableEntity, lock, "The agents were not removed: "+err.Error())
-	}
-	h.audit(c, "agents.remove", "service:"+swarm.AgentService, "ok", "")
-	return h.redirectNotice(c, "/nodes", "The agents are removed: other nodes' terminals, uploads, volumes and backups are unavailable until they are deployed again.")
 }
 
 // nodeVolumes lists the node's volumes with their sizes (through its agent on other nodes), or says why it cannot.

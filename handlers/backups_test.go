@@ -36,12 +36,7 @@ type backupEnv struct {
 
 func newBackupEnv(t *testing.T) *backupEnv {
 	t.Helper()
-	node := enginetest.Dedicated(t)
-	ts := newServer(t, node.Host())
-	if err := ts.Engine.Initialize(context.Background(), node.Addr); err != nil {
-		t.Fatal(err)
-	}
-	ts.Engine.SetHelperBinary(staticBerth(t))
+	ts, node := newSwarmOfOne(t)
 	u := ts.addUser("op", store.RoleOperator)
 	token, _, _ := ts.Store.CreateAPIToken(context.Background(), u.ID, "backups")
 	return &backupEnv{testServer: ts, node: node, one: &enginetest.Cluster{Nodes: []*enginetest.Node{node}}, token: token}

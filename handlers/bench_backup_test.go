@@ -24,13 +24,8 @@ import (
 //
 //	go run ./cmd/testenv -race=false -checks=false -- -run '^$' -bench Backup1GiB -benchtime 2x ./handlers/
 func BenchmarkBackup1GiB(b *testing.B) {
-	node := enginetest.Dedicated(b)
+	ts, node := newSwarmOfOne(b)
 	ctx := context.Background()
-	ts := newServer(b, node.Host())
-	if err := ts.Engine.Initialize(ctx, node.Addr); err != nil {
-		b.Fatal(err)
-	}
-	ts.Engine.SetHelperBinary(staticBerthTB(b))
 	u := ts.addUser("op", "operator")
 	token, _, _ := ts.Store.CreateAPIToken(ctx, u.ID, "bench")
 	if r := ts.api(b, token, http.MethodPost, "/api/v1/volumes", map[string]string{"name": "benchvol"}); r.Status != http.StatusCreated {

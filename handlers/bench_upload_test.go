@@ -32,13 +32,8 @@ const uploadBytes = 1 << 30
 //
 //	go run ./cmd/testenv -race=false -checks=false -- -run '^$' -bench Upload1GiB -benchtime 2x ./handlers/
 func BenchmarkUpload1GiB(b *testing.B) {
-	node := enginetest.Dedicated(b)
+	ts, node := newSwarmOfOne(b)
 	ctx := context.Background()
-	ts := newServer(b, node.Host())
-	if err := ts.Engine.Initialize(ctx, node.Addr); err != nil {
-		b.Fatal(err)
-	}
-	ts.Engine.SetHelperBinary(staticBerthTB(b))
 	cli, err := node.Client()
 	if err != nil {
 		b.Fatal(err)

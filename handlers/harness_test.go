@@ -20,6 +20,7 @@ import (
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/store/seal"
 	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/swarm/enginetest"
 	"github.com/labstack/echo/v4"
 )
 
@@ -80,6 +81,19 @@ func startServer(t testing.TB, dataDir, dockerHost string) *testServer {
 	ts.URL = ts.srv.URL
 	t.Cleanup(ts.Close)
 	return ts
+}
+
+// newSwarmOfOne starts a server on an engine of its own, made a one-node swarm, its helpers
+// running Berth's static binary.
+func newSwarmOfOne(t testing.TB) (*testServer, *enginetest.Node) {
+	t.Helper()
+	node := enginetest.Dedicated(t)
+	ts := newServer(t, node.Host())
+	if err := ts.Engine.Initialize(context.Background(), node.Addr); err != nil {
+		t.Fatal(err)
+	}
+	ts.Engine.SetHelperBinary(staticBerthTB(t))
+	return ts, node
 }
 
 // newServer starts a server on a fresh data directory.

@@ -188,6 +188,9 @@ func (h *Handlers) APIRotate(c echo.Context) error {
 	if _, err := h.engine.Object(c.Request().Context(), kind, name); err != nil {
 		return err
 	}
+	if err := h.guardObject(c, string(kind)+".rotate", kind, name); err != nil {
+		return err
+	}
 	j := h.startRotation(c, kind, name, data)
 	select {
 	case <-j.done:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 
@@ -109,21 +110,47 @@ func (h *Handlers) checkSpec(c echo.Context, s *swarm.ServiceSpec) (views.FieldE
 
 // deploy validates a spec and creates (name == "") or replaces the service, pulling with the user's credential.
 func (h *Handlers) deploy(c echo.Context, name string, s swarm.ServiceSpec) (swarm.Service, views.FieldErrors, error) {
+	action := "service.create"
+	var kept map[string]string
+	if name != "" {
+		action = "service.update"
+		if err := h.guardService(c, action, name); err != nil {
+			return swarm.Service{}, nil, err
+		}
+		cur, err := h.engine.Service(c.Request().Context(), name)
+		if err != nil {
+			return swarm.Service{}, nil, err
+		}
+		s.Labels = maps.Clone(s.Labels)
+		kept = swarm.KeepLabels(&s, cur.Spec.Labels) // another tool's labels stay as they were
+	}
 	errs, err := h.checkSpec(c, &s)
 	if err != nil || errs.Any() {
 		return swarm.Service{}, errs, err
+	}
+	refused, err := h.engine.CheckSpec(c.Request().Context(), s)
+	if err != nil {
+		return swarm.Service{}, nil, err
+	}
+	if len(refused) > 0 {
+		h.audit(c, action, "service:"+s.Name, "denied: "+views.FieldErrors(refused).String(), "")
+		return swarm.Service{}, refused, nil
+	}
+	for k, v := range kept {
+		if s.Labels == nil {
+			s.Labels = map[string]string{}
+		}
+		s.Labels[k] = v
 	}
 	u := currentUser(c)
 	cred, err := h.credentialFor(c, u.ID, s.Reference())
 	if err != nil {
 		return swarm.Service{}, nil, err
 	}
-	action := "service.create"
 	var svc swarm.Service
 	if name == "" {
 		svc, err = h.engine.CreateService(c.Request().Context(), s, u.Username, cred)
 	} else {
-		action = "service.update"
 		svc, err = h.engine.UpdateService(c.Request().Context(), name, s, u.Username, cred)
 	}
 	if fields, ok := swarm.IsSpecError(err); ok {
@@ -299,6 +326,9 @@ func (h *Handlers) redeploy(c echo.Context, name, tag string) (swarm.Service, er
 	if err != nil {
 		return cur, err
 	}
+	if err := h.guardService(c, "service.redeploy", cur.Spec.Name); err != nil {
+		return cur, err
+	}
 	cred, err := h.ownerCredential(c, cur)
 	if err != nil {
 		return cur, err
@@ -336,10 +366,9 @@ func (h *Handlers) APIRedeployService(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, apiService(svc, true))
 }
 
-// APIDeleteService removes a service and its webhook.
-func (h *Handlers) APIDeleteService(c echo.Context) error {
-	svc, err := h.engine.Service(c.Request().Context(), c.Param("name"))
-	if err != nil {
+// removeService deletes a service and its webhook, after the boundary's check, audited.
+func (h *Handlers) removeService(c echo.Context, svc swarm.Service) error {
+	if err := h.guardService(c, "service.delete", svc.Spec.Name); err != nil {
 		return err
 	}
 	if err := h.engine.RemoveService(c.Request().Context(), svc.Spec.Name); err != nil {
@@ -350,5 +379,17 @@ func (h *Handlers) APIDeleteService(c echo.Context) error {
 		return err
 	}
 	h.audit(c, "service.delete", "service:"+svc.Spec.Name, "ok", "")
+	return nil
+}
+
+// APIDeleteService removes a service and its webhook.
+func (h *Handlers) APIDeleteService(c echo.Context) error {
+	svc, err := h.engine.Service(c.Request().Context(), c.Param("name"))
+	if err != nil {
+		return err
+	}
+	if err := h.removeService(c, svc); err != nil {
+		return err
+	}
 	return c.NoContent(http.StatusNoContent)
 }

@@ -52,7 +52,8 @@ func (h *Handlers) APIVolumes(c echo.Context) error {
 // APICreateVolume creates a volume mapping.
 func (h *Handlers) APICreateVolume(c echo.Context) error {
 	var req struct {
-		Name string `json:"name"`
+		Name  string `json:"name"`
+		Adopt bool   `json:"adopt"` // admins: map a volume that exists already
 	}
 	if err := bindJSON(c, &req); err != nil {
 		return err
@@ -61,8 +62,11 @@ func (h *Handlers) APICreateVolume(c echo.Context) error {
 	if msg := swarm.ValidateName(req.Name); msg != "" {
 		return fieldErrors(c, views.FieldErrors{"name": msg})
 	}
-	if err := h.createMapping(c, req.Name); errors.Is(err, store.ErrMappingExists) {
+	var adoption *adoptionError
+	if err := h.createMapping(c, req.Name, req.Adopt); errors.Is(err, store.ErrMappingExists) {
 		return echo.NewHTTPError(http.StatusConflict, "A volume mapping named "+req.Name+" exists.")
+	} else if errors.As(err, &adoption) {
+		return c.JSON(http.StatusConflict, map[string]any{"error": err.Error(), "services": swarm.ServiceNames(adoption.state.UsedBy)})
 	} else if err != nil {
 		return err
 	}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode"
 
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/views"
@@ -46,8 +48,22 @@ func (f *loginForm) Validate() bool {
 }
 
 // safeNext keeps only local paths as the post-login destination.
+// Browsers drop tabs and newlines from a URL and read a backslash as a slash, so
+// "/\t/evil.example" would leave the site: any control character, space or
+// backslash, and anything with a host or scheme, is refused.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return ""
+	}
+	for _, r := range next {
+		if r <= ' ' || r == '\\' || r == 0x7f || !unicode.IsPrint(r) {
+			return ""
+		}
+	}
+	// The decoded path must pass the same test: "/%09/evil.example" is "/\t/evil.example".
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.HasPrefix(u.Path, "//") ||
+		strings.ContainsFunc(u.Path, func(r rune) bool { return r <= ' ' || r == '\\' || r == 0x7f || !unicode.IsPrint(r) }) {
 		return ""
 	}
 	return next

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -186,6 +187,9 @@ func (h *Handlers) SetBackupMode(c echo.Context) error {
 	if mode != "live" && mode != "stop" {
 		return echo.NewHTTPError(http.StatusUnprocessableEntity, "Choose live or stop.")
 	}
+	if err := h.guardVolume(c, "backup.mode", name); err != nil {
+		return err
+	}
 	if err := h.store.SetMappingBackupMode(c.Request().Context(), name, mode); errors.Is(err, store.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, "No volume mapping named "+name+".")
 	} else if err != nil {
@@ -321,6 +325,10 @@ func (h *Handlers) PinBackup(c echo.Context) error {
 
 // restoreVolume runs a volume restore and audits it; field problems come back as a RequestError.
 func (h *Handlers) restoreVolume(c echo.Context, req backup.VolumeRestore) (backup.VolumeRestored, error) {
+	target := cmp.Or(req.Volume, req.Mapping)
+	if err := h.guardVolume(c, "backup.restore-volume", target); err != nil {
+		return backup.VolumeRestored{}, err
+	}
 	res, err := h.backups.RestoreVolume(c.Request().Context(), req)
 	object := "volume:" + res.Volume + " (" + req.Node + ")"
 	detail := fmt.Sprintf("from snapshot %s, mapping %s", req.Snapshot, req.Mapping)

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -332,6 +333,9 @@ func (h *Handlers) EditPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := h.engine.CheckService(c.Request().Context(), s.Spec.Name, isAdmin(c)); err != nil {
+		return err // the form of a service out of reach is not offered
+	}
 	return h.renderDeploy(c, http.StatusOK, formFromSpec(s.Spec))
 }
 
@@ -355,6 +359,9 @@ func (h *Handlers) Deploy(c echo.Context) error {
 		}
 		var err error
 		_, errs, err = h.deploy(c, name, spec)
+		if errors.Is(err, swarm.ErrRefused) {
+			return err
+		}
 		if err != nil {
 			errs.Add("form", "The engine refused: "+err.Error())
 		}

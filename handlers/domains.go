@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -133,6 +134,9 @@ func (h *Handlers) DomainsEditPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := h.engine.CheckService(c.Request().Context(), s.Spec.Name, isAdmin(c)); err != nil {
+		return err
+	}
 	f, err := h.domainsForm(c, s.Spec.Name, rowsFromDomains(s.Spec.Domains))
 	if err != nil {
 		return err
@@ -159,6 +163,9 @@ func (h *Handlers) SaveDomains(c echo.Context) error {
 	spec.Domains = domainsFromRows(rows, &errs)
 	if !errs.Any() {
 		_, errs, err = h.deploy(c, spec.Name, spec)
+		if errors.Is(err, swarm.ErrRefused) {
+			return err
+		}
 		if err != nil {
 			errs.Add("form", "The engine refused: "+err.Error())
 		}

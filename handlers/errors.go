@@ -32,6 +32,11 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 		status, msg = http.StatusNotFound, err.Error()
 	case errors.Is(err, store.ErrNotFound):
 		status, msg = http.StatusNotFound, "That does not exist (any more)."
+	case errors.Is(err, swarm.ErrRefused):
+		status, msg = http.StatusForbidden, err.Error()
+	case errors.Is(err, store.ErrBusy):
+		status, msg = http.StatusServiceUnavailable, "Too many sign-ins at once: try again in a moment."
+		c.Response().Header().Set("Retry-After", "2")
 	case errors.Is(err, swarm.ErrUnreachable):
 		status, msg = http.StatusServiceUnavailable, err.Error()
 	}

@@ -22,6 +22,7 @@ import (
 
 // Engine is what the handlers need from the Docker engine.
 type Engine interface {
+	Boundary
 	Cached() swarm.Status
 	Refresh(ctx context.Context) swarm.Status
 	LocalNode(ctx context.Context) string

@@ -214,7 +214,8 @@ func ipExtractor(trusted []string) echo.IPExtractor {
 	if len(trusted) == 0 {
 		return echo.ExtractIPDirect()
 	}
-	var opts []echo.TrustOption
+	// echo trusts loopback, link-local and private peers by default: only the configured proxies are believed.
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
 	for _, cidr := range trusted {
 		if _, n, err := net.ParseCIDR(cidr); err == nil {
 			opts = append(opts, echo.TrustIPRange(n))

@@ -142,6 +142,8 @@ func (h *Handlers) CreateObject(c echo.Context) error {
 	if !f.Errors.Any() {
 		if err := h.createObject(c, kind, f.Name, data); errors.Is(err, swarm.ErrExists) {
 			f.Errors.Add("name", "A "+string(kind)+" with this name exists. Names are unique; use New version to change one.")
+		} else if errors.Is(err, swarm.ErrRefused) {
+			f.Errors.Add("name", err.Error())
 		} else if err != nil {
 			f.Errors.Add("form", err.Error())
 		}
@@ -156,6 +158,9 @@ func (h *Handlers) CreateObject(c echo.Context) error {
 // if the copy cannot be kept, the secret is deleted again so no secret exists without one.
 func (h *Handlers) createObject(c echo.Context, kind swarm.Kind, name string, data []byte) error {
 	ctx := c.Request().Context()
+	if err := h.guardObject(c, string(kind)+".create", kind, name); err != nil {
+		return err
+	}
 	id, err := h.engine.CreateObject(ctx, kind, name, data, nil)
 	if err != nil {
 		if !errors.Is(err, swarm.ErrExists) {
@@ -192,7 +197,7 @@ func (h *Handlers) ConfigPage(c echo.Context) error {
 func (h *Handlers) DeleteObject(c echo.Context) error {
 	kind := kindOf(c)
 	name := c.Param("name")
-	if _, err := h.removeObject(c, kind, name); errors.Is(err, swarm.ErrNotFound) {
+	if _, err := h.removeObject(c, kind, name); errors.Is(err, swarm.ErrNotFound) || errors.Is(err, swarm.ErrRefused) {
 		return err
 	} else if err != nil {
 		return h.renderObjects(c, http.StatusConflict, kind, func(v *views.Objects) { v.Error = "Not deleted: " + err.Error() })
@@ -202,6 +207,9 @@ func (h *Handlers) DeleteObject(c echo.Context) error {
 
 // removeObject deletes the object (and a secret's sealed copy) and audits the outcome.
 func (h *Handlers) removeObject(c echo.Context, kind swarm.Kind, name string) (swarm.Object, error) {
+	if err := h.guardObject(c, string(kind)+".delete", kind, name); err != nil {
+		return swarm.Object{}, err
+	}
 	o, err := h.engine.RemoveObject(c.Request().Context(), kind, name)
 	if err != nil {
 		if !errors.Is(err, swarm.ErrNotFound) {

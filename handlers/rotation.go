@@ -22,6 +22,9 @@ func (h *Handlers) VersionPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := h.engine.CheckObject(c.Request().Context(), kind, o.Name); err != nil {
+		return err // Berth's own secrets get new versions from their own pages
+	}
 	v := views.VersionForm{Kind: string(kind), Name: o.Name, NewName: swarm.NextVersionName(o.Name), UsedBy: usageRows(o.UsedBy)}
 	if kind == swarm.KindConfig {
 		v.Content = string(o.Data)
@@ -36,6 +39,9 @@ func (h *Handlers) StartRotation(c echo.Context) error {
 	name := c.Param("name")
 	o, err := h.engine.Object(c.Request().Context(), kind, name)
 	if err != nil {
+		return err
+	}
+	if err := h.guardObject(c, string(kind)+".rotate", kind, name); err != nil {
 		return err
 	}
 	data, msg := readContent(c, kind)

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/berthhq/berth/store"
@@ -23,8 +24,14 @@ type Route struct {
 	// Stream routes answer with server-sent events: the session is read but never
 	// saved, because saving buffers the whole answer.
 	Stream bool
+	// Upload routes stream a file of up to the upload limit; every other route's body is at most maxBody.
+	Upload bool
 	handle echo.HandlerFunc
 }
+
+// maxBody bounds the body of every route but the uploads: a secret or config of
+// 1000 KB as a form or base64 JSON fits.
+const maxBody = 4 << 20
 
 // Routes lists every route Berth serves, in one place.
 func (h *Handlers) Routes() []Route {
@@ -42,6 +49,7 @@ func (h *Handlers) Routes() []Route {
 	}
 	early := func(r Route) Route { r.Before2FA = true; return r }
 	stream := func(r Route) Route { r.Stream = true; return r }
+	upload := func(r Route) Route { r.Upload = true; return r }
 	return []Route{
 		ui(http.MethodGet, "/healthz", anyone, h.Healthz),
 		ui(http.MethodGet, "/login", anyone, h.LoginPage),
@@ -157,7 +165,7 @@ func (h *Handlers) Routes() []Route {
 		ui(http.MethodPost, "/volumes", operator, h.CreateMapping),
 		ui(http.MethodPost, "/volumes/:name/delete", operator, h.DeleteMapping),
 		ui(http.MethodGet, "/volumes/upload-nodes", operator, h.UploadNodes),
-		ui(http.MethodPut, "/volumes/:name/files", operator, h.APIUploadFiles),
+		upload(ui(http.MethodPut, "/volumes/:name/files", operator, h.APIUploadFiles)),
 
 		api(http.MethodGet, "/api/v1/me", viewer, h.APIMe),
 		api(http.MethodGet, "/api/v1/registries", viewer, h.APIRegistries),
@@ -178,7 +186,7 @@ func (h *Handlers) Routes() []Route {
 		api(http.MethodGet, "/api/v1/volumes", viewer, h.APIVolumes),
 		api(http.MethodPost, "/api/v1/volumes", operator, h.APICreateVolume),
 		api(http.MethodDelete, "/api/v1/volumes/:name", operator, h.APIDeleteVolume),
-		api(http.MethodPut, "/api/v1/volumes/:name/files", operator, h.APIUploadFiles),
+		upload(api(http.MethodPut, "/api/v1/volumes/:name/files", operator, h.APIUploadFiles)),
 
 		api(http.MethodGet, "/api/v1/services", viewer, h.APIServices),
 		api(http.MethodPost, "/api/v1/services", operator, h.APICreateService),
@@ -226,6 +234,24 @@ func (h *Handlers) Register(e *echo.Echo) {
 				mw = append(mw, h.enforce2FA)
 			}
 		}
+		if !r.Upload {
+			mw = append([]echo.MiddlewareFunc{limitBody(maxBody)}, mw...)
+		}
 		e.Add(r.Method, r.Path, r.handle, mw...)
+	}
+}
+
+// limitBody refuses a body over n bytes: at once when its length says so, and when
+// reading passes n otherwise.
+func limitBody(n int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			if r.ContentLength > n {
+				return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request is %d KB; this page takes at most %d KB.", (r.ContentLength+1023)/1024, n/1024))
+			}
+			r.Body = http.MaxBytesReader(c.Response(), r.Body, n)
+			return next(c)
+		}
 	}
 }

@@ -100,9 +100,10 @@ func (h *Handlers) serviceDetail(c echo.Context, name string) (views.ServiceDeta
 	spec, _ := json.MarshalIndent(s.Spec, "", "  ")
 	d := views.ServiceDetail{Name: s.Spec.Name, ID: s.ID, Image: s.Spec.Reference(), Mode: modeText(s), Running: s.Running, Desired: s.Desired,
 		Owner: s.Owner, Managed: s.Managed, Warnings: s.Warnings, Update: s.UpdateState, UpdateMsg: s.UpdateMessage, SpecJSON: string(spec),
-		Global: s.Spec.Mode == "global", Domains: h.domainTags(s.Spec.Domains)}
+		Global: s.Spec.Mode == "global", Domains: h.domainTags(s.Spec.Domains), Reserved: s.Reserved}
 	if u := currentUser(c); u != nil {
-		d.CanOperate = u.Role.Rank() >= store.RoleOperator.Rank()
+		// The same rule as the boundary's: Berth's own services for nobody, a spec Berth would refuse for admins only.
+		d.CanOperate = u.Role.Rank() >= store.RoleOperator.Rank() && s.Reserved == "" && (len(s.Escapes) == 0 || u.Role == store.RoleAdmin)
 	}
 	for _, t := range s.Tasks {
 		d.Tasks = append(d.Tasks, views.TaskRow{ID: t.ID, Node: t.Node, State: t.State, Desired: t.DesiredState, Error: t.Error,
@@ -144,7 +145,7 @@ func (h *Handlers) ServiceEvents(c echo.Context) error {
 
 // actionResult re-renders the service page after an action, with the outcome.
 func (h *Handlers) actionResult(c echo.Context, name, notice string, err error) error {
-	if errors.Is(err, swarm.ErrNotFound) {
+	if errors.Is(err, swarm.ErrNotFound) || errors.Is(err, swarm.ErrRefused) {
 		return err
 	}
 	if err != nil {
@@ -164,6 +165,9 @@ func (h *Handlers) ScaleService(c echo.Context) error {
 	if err != nil {
 		return h.actionResult(c, name, "", &swarm.SpecError{Fields: map[string]string{"replicas": fmt.Sprintf("Enter a whole number from 0 to %d.", swarm.MaxReplicas)}})
 	}
+	if err := h.guardService(c, "service.scale", name); err != nil {
+		return err
+	}
 	_, err = h.engine.ScaleService(c.Request().Context(), name, n)
 	h.audit(c, "service.scale", "service:"+name, outcomeOf(err), fmt.Sprintf("%d replicas", n))
 	return h.actionResult(c, name, fmt.Sprintf("Scaling %s to %d; the tasks below follow the swarm.", name, n), err)
@@ -179,6 +183,9 @@ func (h *Handlers) RedeployService(c echo.Context) error {
 // RollbackService returns the service to its previous spec.
 func (h *Handlers) RollbackService(c echo.Context) error {
 	name := c.Param("name")
+	if err := h.guardService(c, "service.rollback", name); err != nil {
+		return err
+	}
 	_, err := h.engine.RollbackService(c.Request().Context(), name)
 	h.audit(c, "service.rollback", "service:"+name, outcomeOf(err), "")
 	return h.actionResult(c, name, "Rolling "+name+" back to its previous spec.", err)
@@ -196,14 +203,9 @@ func (h *Handlers) DeleteService(c echo.Context) error {
 			d.Error = "Not deleted: type the service's name, " + s.Spec.Name + ", to confirm."
 		})
 	}
-	if err := h.engine.RemoveService(c.Request().Context(), s.Spec.Name); err != nil {
-		h.audit(c, "service.delete", "service:"+name, "failed: "+err.Error(), "")
+	if err := h.removeService(c, s); err != nil {
 		return h.actionResult(c, name, "", err)
 	}
-	if _, err := h.store.DeleteWebhook(c.Request().Context(), s.ID); err != nil {
-		return err
-	}
-	h.audit(c, "service.delete", "service:"+name, "ok", "")
 	return h.redirectNotice(c, "/services", "Deleted service "+name+".")
 }
 

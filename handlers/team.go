@@ -150,8 +150,12 @@ func (h *Handlers) ResetPassword(c echo.Context) error {
 	if err := h.store.SetPassword(c.Request().Context(), u.ID, password); err != nil {
 		return err
 	}
-	h.audit(c, "user.password_reset", "user:"+u.Username, "ok", "sessions ended")
-	return h.redirectNotice(c, "/team", "New password set for "+u.Username+"; their sessions have ended.")
+	revoked, err := h.store.RevokeAllAPITokens(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	h.audit(c, "user.password_reset", "user:"+u.Username, "ok", fmt.Sprintf("sessions ended, %d API tokens revoked", revoked))
+	return h.redirectNotice(c, "/team", fmt.Sprintf("New password set for %s; their sessions have ended and %d API tokens were revoked.", u.Username, revoked))
 }
 
 // ResetTwoFactor turns off a member's two-factor (a lost phone and lost recovery
@@ -171,6 +175,10 @@ func (h *Handlers) ResetTwoFactor(c echo.Context) error {
 	if err := h.store.EndSessions(ctx, u.ID); err != nil {
 		return err
 	}
-	h.audit(c, "user.2fa_reset", "user:"+u.Username, "ok", "sessions ended")
-	return h.redirectNotice(c, "/team", "Two-factor authentication of "+u.Username+" was reset; their sessions have ended.")
+	revoked, err := h.store.RevokeAllAPITokens(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	h.audit(c, "user.2fa_reset", "user:"+u.Username, "ok", fmt.Sprintf("sessions ended, %d API tokens revoked", revoked))
+	return h.redirectNotice(c, "/team", fmt.Sprintf("Two-factor authentication of %s was reset; their sessions have ended and %d API tokens were revoked.", u.Username, revoked))
 }

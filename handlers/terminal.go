@@ -9,12 +9,15 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/swarm/agent"
 	"github.com/berthhq/berth/views"
 	"github.com/labstack/echo/v4"
 	"nhooyr.io/websocket"
@@ -39,6 +42,12 @@ func (h *Handlers) TerminalPage(c echo.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+	if err := h.denied(c, "terminal.open", "container:"+shortID(ct.ID), h.engine.CheckContainer(c.Request().Context(), ct)); err != nil {
+		return err
+	}
+	if sh := c.QueryParam("shell"); sh != "" && !slices.Contains(agent.TerminalShells, sh) {
+		return echo.NewHTTPError(http.StatusUnprocessableEntity, "The shell must be one of "+strings.Join(agent.TerminalShells, ", ")+".")
 	}
 	q := url.Values{"csrf": {h.csrfToken(c)}}
 	for _, k := range []string{"shell", "user", "workdir"} {
@@ -96,6 +105,9 @@ func (h *Handlers) TerminalSocket(c echo.Context) error {
 	}
 	ct, err := h.engine.Container(ctx, c.Param("container"))
 	if err != nil {
+		return fail(err.Error())
+	}
+	if err := h.denied(c, "terminal.open", "container:"+shortID(ct.ID), h.engine.CheckContainer(ctx, ct)); err != nil {
 		return fail(err.Error())
 	}
 	if !ct.Running {
@@ -274,6 +286,10 @@ func (h *Handlers) ContainersPage(c echo.Context) error {
 	local := h.engine.Cached().NodeName
 	var rows []views.ContainerRow
 	for _, s := range services {
+		closed := s.Reserved
+		if closed == "" && len(s.Escapes) > 0 {
+			closed = strings.Join(s.Escapes, "; ")
+		}
 		for _, t := range s.Tasks {
 			if t.State != "running" || t.ContainerID == "" {
 				continue
@@ -283,7 +299,7 @@ func (h *Handlers) ContainersPage(c echo.Context) error {
 				slot = t.NodeID
 			}
 			rows = append(rows, views.ContainerRow{ID: t.ContainerID, Name: s.Spec.Name + "." + slot + "." + t.ID, Service: s.Spec.Name,
-				Node: t.Node, State: t.State, Reachable: t.Node == local || agents[t.NodeID].State == "running"})
+				Node: t.Node, State: t.State, Reachable: t.Node == local || agents[t.NodeID].State == "running", Closed: closed})
 		}
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Node+rows[i].Name < rows[j].Node+rows[j].Name })

@@ -38,6 +38,9 @@ func (h *Handlers) APIUploadFiles(c echo.Context) error {
 	} else if err != nil {
 		return err
 	}
+	if err := h.guardVolume(c, "volume.upload", mapping); err != nil {
+		return err
+	}
 	u := swarm.Upload{Mapping: mapping, Dest: c.QueryParam("path"), Name: c.QueryParam("name"), Kind: volumewrite.KindFile,
 		Overwrite: c.QueryParam("overwrite") == "true", Size: c.Request().ContentLength}
 	if u.Dest == "" {
@@ -64,6 +67,7 @@ func (h *Handlers) APIUploadFiles(c echo.Context) error {
 	if u.Size > limit {
 		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("Uploads are at most %d GB here (an admin setting); this one is %.1f GB.", limit>>30, float64(u.Size)/(1<<30)))
 	}
+	u.MaxTotal = limit // an archive may not unpack to more than the upload limit
 	if u.Node = c.QueryParam("node"); u.Node == "" {
 		u.Node = h.engine.Cached().NodeName
 	}
@@ -79,6 +83,9 @@ func (h *Handlers) APIUploadFiles(c echo.Context) error {
 	case errors.Is(err, swarm.ErrAgentMissing), errors.Is(err, swarm.ErrUnreachable):
 		h.audit(c, "volume.upload", object, "failed: "+err.Error(), u.Name)
 		return echo.NewHTTPError(http.StatusConflict, "Nothing was written: "+err.Error())
+	case errors.As(err, new(*volumewrite.TooLargeError)):
+		h.audit(c, "volume.upload", object, "refused: "+err.Error(), u.Name)
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "Nothing was written: "+err.Error())
 	case err != nil:
 		h.audit(c, "volume.upload", object, "failed: "+err.Error(), u.Name)
 		return echo.NewHTTPError(http.StatusUnprocessableEntity, "Nothing was written: "+err.Error())

@@ -40,7 +40,7 @@ func copyRows(cs []swarm.VolumeCopy) []views.CopyRow {
 }
 
 func (h *Handlers) renderVolumes(c echo.Context, status int, edit func(*views.Volumes)) error {
-	v := views.Volumes{CanEdit: currentUser(c).Role.Rank() >= store.RoleOperator.Rank(), Notice: h.popNotice(c)}
+	v := views.Volumes{CanEdit: currentUser(c).Role.Rank() >= store.RoleOperator.Rank(), CanAdopt: isAdmin(c), Notice: h.popNotice(c)}
 	maps, states, err := h.mappingStates(c)
 	if err != nil && maps == nil {
 		return err
@@ -63,10 +63,59 @@ func (h *Handlers) renderVolumes(c echo.Context, status int, edit func(*views.Vo
 // VolumesPage lists the volume mappings.
 func (h *Handlers) VolumesPage(c echo.Context) error { return h.renderVolumes(c, http.StatusOK, nil) }
 
+// adoptionError refuses a mapping whose volume exists already, saying where and who uses it.
+type adoptionError struct {
+	name  string
+	state swarm.MappingState
+	admin bool
+}
+
+func (e *adoptionError) Error() string {
+	var where []string
+	for _, cp := range e.state.Copies {
+		where = append(where, cp.Node)
+	}
+	msg := "A volume named " + e.name + " already exists"
+	if len(where) > 0 {
+		msg += " on " + strings.Join(where, ", ")
+	}
+	if names := swarm.ServiceNames(e.state.UsedBy); len(names) > 0 {
+		msg += ", used by " + strings.Join(names, ", ")
+	}
+	msg += ". Berth did not create it"
+	if e.admin {
+		return msg + ": tick \"Adopt\" to map it as it is."
+	}
+	return msg + ": only an admin may adopt it."
+}
+
 // createMapping records the mapping and creates its volume on the manager; a failed
-// volume creation removes the record again.
-func (h *Handlers) createMapping(c echo.Context, name string) error {
+// volume creation removes the record again. A volume Berth did not create is mapped
+// only when an admin adopts it, and never one of Berth's own.
+func (h *Handlers) createMapping(c echo.Context, name string, adopt bool) error {
 	ctx := c.Request().Context()
+	if err := h.guardVolume(c, "volume.create", name); err != nil {
+		return err
+	}
+	states, err := h.engine.MappingStates(ctx, []string{name})
+	if err != nil {
+		return err
+	}
+	st := states[name]
+	exists := len(st.Copies) > 0 || len(st.UsedBy) > 0
+	if ok, err := h.engine.VolumeExists(ctx, name); err != nil {
+		return err
+	} else if ok {
+		exists = true
+	}
+	action, detail := "volume.create", ""
+	if exists {
+		if !adopt || !isAdmin(c) {
+			h.audit(c, "volume.create", "volume:"+name, "denied: the volume exists and was not adopted by an admin", "")
+			return &adoptionError{name: name, state: st, admin: isAdmin(c)}
+		}
+		action, detail = "volume.adopt", "existing volume, used by "+strings.Join(append(swarm.ServiceNames(st.UsedBy), "no service"), ", ")
+	}
 	if _, err := h.store.CreateVolumeMapping(ctx, name, currentUser(c).Username); err != nil {
 		return err
 	}
@@ -74,10 +123,10 @@ func (h *Handlers) createMapping(c echo.Context, name string) error {
 		if rmErr := h.store.DeleteVolumeMapping(ctx, name); rmErr != nil {
 			return fmt.Errorf("creating the volume failed (%v) and the mapping record could not be removed: %v", err, rmErr)
 		}
-		h.audit(c, "volume.create", "volume:"+name, "failed: "+err.Error(), "")
+		h.audit(c, action, "volume:"+name, "failed: "+err.Error(), detail)
 		return fmt.Errorf("the engine could not create the volume: %w", err)
 	}
-	h.audit(c, "volume.create", "volume:"+name, "ok", "")
+	h.audit(c, action, "volume:"+name, "ok", detail)
 	return nil
 }
 
@@ -86,8 +135,11 @@ func (h *Handlers) CreateMapping(c echo.Context) error {
 	f := views.ObjectForm{Name: strings.TrimSpace(c.FormValue("name"))}
 	f.Errors.Add("name", swarm.ValidateName(f.Name))
 	if !f.Errors.Any() {
-		if err := h.createMapping(c, f.Name); errors.Is(err, store.ErrMappingExists) {
+		var adoption *adoptionError
+		if err := h.createMapping(c, f.Name, c.FormValue("adopt") == "true"); errors.Is(err, store.ErrMappingExists) {
 			f.Errors.Add("name", "A volume mapping with this name exists.")
+		} else if errors.As(err, &adoption) || errors.Is(err, swarm.ErrRefused) {
+			f.Errors.Add("name", err.Error())
 		} else if err != nil {
 			f.Errors.Add("name", err.Error())
 		}
@@ -102,6 +154,9 @@ func (h *Handlers) CreateMapping(c echo.Context) error {
 func (h *Handlers) deleteMapping(c echo.Context, name string) error {
 	ctx := c.Request().Context()
 	if _, err := h.store.VolumeMapping(ctx, name); err != nil {
+		return err
+	}
+	if err := h.guardVolume(c, "volume.delete", name); err != nil {
 		return err
 	}
 	if err := h.engine.RemoveMappingVolume(ctx, name); err != nil {
@@ -120,6 +175,8 @@ func (h *Handlers) DeleteMapping(c echo.Context) error {
 	name := c.Param("name")
 	if err := h.deleteMapping(c, name); errors.Is(err, store.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, "No volume mapping named "+name+".")
+	} else if errors.Is(err, swarm.ErrRefused) {
+		return err
 	} else if err != nil {
 		return h.renderVolumes(c, http.StatusConflict, func(v *views.Volumes) { v.Error = "Not deleted: " + err.Error() })
 	}

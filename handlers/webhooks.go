@@ -25,6 +25,9 @@ func (h *Handlers) APIServiceWebhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := h.guardService(c, "webhook.create", svc.Spec.Name); err != nil {
+		return err
+	}
 	token, err := h.store.SetWebhook(c.Request().Context(), svc.ID, svc.Spec.Name, currentUser(c).ID)
 	if err != nil {
 		return err
@@ -55,15 +58,20 @@ func (h *Handlers) APIRevokeWebhook(c echo.Context) error {
 func (h *Handlers) Hook(c echo.Context) error {
 	c.Set(ctxVia, "webhook")
 	token := c.Param("token")
-	if !h.hooks.allow(token) {
-		return echo.NewHTTPError(http.StatusTooManyRequests, "Too many calls of this webhook: at most 10 a minute.")
-	}
+	// Known tokens are limited per token, made-up ones per address: the limiter holds
+	// no more keys than there are webhooks and callers.
 	w, err := h.store.WebhookByToken(c.Request().Context(), token)
 	if errors.Is(err, store.ErrNotFound) {
+		if !h.hooks.allow("ip:" + c.RealIP()) {
+			return echo.NewHTTPError(http.StatusTooManyRequests, "Too many calls with unknown webhook tokens from this address.")
+		}
 		return echo.NewHTTPError(http.StatusNotFound, "No such webhook.")
 	}
 	if err != nil {
 		return err
+	}
+	if !h.hooks.allow("hook:" + w.ServiceID) {
+		return echo.NewHTTPError(http.StatusTooManyRequests, "Too many calls of this webhook: at most 10 a minute.")
 	}
 	owner, err := h.store.User(c.Request().Context(), w.UserID)
 	if err != nil {

@@ -84,7 +84,7 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, token, username, password 
 	if msg := ValidatePassword(username, password); msg != "" {
 		return User{}, errors.New(msg)
 	}
-	hash, err := hashPassword(password)
+	hash, err := hashPassword(ctx, password)
 	if err != nil {
 		return User{}, err
 	}

@@ -117,3 +117,14 @@ func (s *Store) RevokeAPIToken(ctx context.Context, userID, tokenID int64) (APIT
 	}
 	return t, nil
 }
+
+// RevokeAllAPITokens revokes every live token of the user (an admin's password or
+// two-factor reset), returning how many were revoked.
+func (s *Store) RevokeAllAPITokens(ctx context.Context, userID int64) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, formatTime(s.now()), userID)
+	if err != nil {
+		return 0, fmt.Errorf("revoke the API tokens of user %d: %w", userID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}

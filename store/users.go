@@ -110,7 +110,7 @@ func (s *Store) CreateUser(ctx context.Context, username, password string, role 
 	if msg := ValidatePassword(username, password); msg != "" {
 		return User{}, errors.New(msg)
 	}
-	hash, err := hashPassword(password)
+	hash, err := hashPassword(ctx, password)
 	if err != nil {
 		return User{}, err
 	}
@@ -189,13 +189,17 @@ func (s *Store) CheckPassword(ctx context.Context, username, password string) (U
 	err := s.db.QueryRowContext(ctx, `SELECT id, password_hash FROM users WHERE username = ?`, username).Scan(&id, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Spend the same time as a real check so response times do not reveal usernames.
-		verifyPassword(dummyHash, password)
+		if _, err := verifyPassword(ctx, dummyHash(), password); err != nil {
+			return User{}, err
+		}
 		return User{}, ErrBadCredentials
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("check password: %w", err)
 	}
-	if !verifyPassword(hash, password) {
+	if ok, err := verifyPassword(ctx, hash, password); err != nil {
+		return User{}, err
+	} else if !ok {
 		return User{}, ErrBadCredentials
 	}
 	return s.User(ctx, id)
@@ -210,7 +214,7 @@ func (s *Store) SetPassword(ctx context.Context, id int64, password string) erro
 	if msg := ValidatePassword(u.Username, password); msg != "" {
 		return errors.New(msg)
 	}
-	hash, err := hashPassword(password)
+	hash, err := hashPassword(ctx, password)
 	if err != nil {
 		return err
 	}

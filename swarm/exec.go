@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,8 @@ type Container struct {
 	TaskID  string
 	Node    string
 	Running bool
+	// Escapes are what gives the container the node (see agent.ContainerEscapes): no terminal opens there.
+	Escapes []string
 
 	on *Engine // the engine of the container's node
 }
@@ -45,7 +48,8 @@ func (e *Engine) Container(ctx context.Context, id string) (Container, error) {
 		return Container{}, e.wrap(err)
 	}
 	out := Container{ID: c.ID, Name: strings.TrimPrefix(c.Name, "/"), Service: c.Config.Labels["com.docker.swarm.service.name"],
-		TaskID: c.Config.Labels["com.docker.swarm.task.id"], Node: e.LocalNode(ctx), Running: c.State != nil && c.State.Running, on: e}
+		TaskID: c.Config.Labels["com.docker.swarm.task.id"], Node: e.LocalNode(ctx), Running: c.State != nil && c.State.Running,
+		Escapes: agent.ContainerEscapes(c.HostConfig, c.Mounts), on: e}
 	return out, nil
 }
 
@@ -76,7 +80,7 @@ func (e *Engine) remoteNodeOf(containerID string) (node, fullID string) {
 
 // ExecOptions chooses the shell, user and working directory of a terminal.
 type ExecOptions struct {
-	Shell   string // "" picks the first of /bin/bash and /bin/sh that exists
+	Shell   string // one of agent.TerminalShells; "" picks the first that exists
 	User    string
 	WorkDir string
 	Cols    uint
@@ -93,9 +97,8 @@ type Exec struct {
 	marker    string // the value of sessionEnv that every process of this session inherits
 }
 
-// sessionEnv marks a terminal's processes so they can be ended when the terminal closes:
-// the engine has no way to kill an exec, and closing its connection does not end it.
-const sessionEnv = "BERTH_TERMINAL"
+// sessionEnv marks a terminal's processes so they can be ended when the terminal closes.
+const sessionEnv = agent.TerminalEnv
 
 func randomMarker() string {
 	b := make([]byte, 12)
@@ -114,8 +117,11 @@ func (e *Engine) StartExec(ctx context.Context, ct Container, o ExecOptions) (*E
 		return ct.on.StartExec(ctx, ct, o)
 	}
 	containerID := ct.ID
-	shells := []string{"/bin/bash", "/bin/sh"}
+	shells := agent.TerminalShells
 	if o.Shell != "" {
+		if !slices.Contains(agent.TerminalShells, o.Shell) {
+			return nil, fmt.Errorf("%w: %s is not one of %s", ErrNoShell, o.Shell, strings.Join(agent.TerminalShells, ", "))
+		}
 		shells = []string{o.Shell}
 	}
 	shell := ""
@@ -168,9 +174,7 @@ func (x *Exec) Close() error {
 	if res, ierr := x.e.cli.ContainerExecInspect(ctx, x.ID); ierr != nil || !res.Running {
 		return err
 	}
-	script := `for sig in HUP KILL; do for d in /proc/[0-9]*; do case "$(cat $d/environ 2>/dev/null)" in *` + sessionEnv + `=` + x.marker +
-		`*) kill -$sig ${d#/proc/} 2>/dev/null;; esac; done; sleep 1; done`
-	killer, kerr := x.e.cli.ContainerExecCreate(ctx, x.container, container.ExecOptions{Cmd: []string{x.Shell, "-c", script}, User: "0"})
+	killer, kerr := x.e.cli.ContainerExecCreate(ctx, x.container, container.ExecOptions{Cmd: []string{x.Shell, "-c", agent.CleanupScript(x.marker)}, User: "0"})
 	if kerr != nil {
 		x.e.log.Warn("terminal left running: cannot start its cleanup", "container", x.container, "error", kerr)
 		return err
@@ -191,4 +195,20 @@ func (x *Exec) ExitCode(ctx context.Context) int {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return -1
+}
+
+// CheckContainer refuses a terminal in a container that is not a task of a service
+// an operator may operate, or that holds a way to the node, for every role.
+func (e *Engine) CheckContainer(ctx context.Context, ct Container) error {
+	name := ct.Name
+	if name == "" {
+		name = ct.ID
+	}
+	switch {
+	case ct.Service == "" || ct.TaskID == "":
+		return &Refusal{Kind: "container", Name: name, Reason: "it is not a task of a swarm service; terminals open only in services' tasks"}
+	case len(ct.Escapes) > 0:
+		return &Refusal{Kind: "container", Name: name, Reason: "a shell there would reach the node: " + strings.Join(ct.Escapes, "; ")}
+	}
+	return e.CheckService(ctx, ct.Service, false)
 }

@@ -202,6 +202,16 @@ func fromDocker(d dswarm.ServiceSpec, networkNames map[string]string) (ServiceSp
 			s.Labels[k] = v
 		}
 	}
+	var foreign []string
+	for k := range s.Labels {
+		if ValidateLabelKey(k) != "" {
+			foreign = append(foreign, k)
+		}
+	}
+	if len(foreign) > 0 {
+		sort.Strings(foreign)
+		warn = append(warn, "It carries labels Berth keeps for itself ("+strings.Join(foreign, ", ")+"): they stay as they are, and Berth does not let them be changed.")
+	}
 	if len(s.Labels) == 0 {
 		s.Labels = nil
 	}

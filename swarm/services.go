@@ -17,11 +17,15 @@ import (
 
 // Service is a swarm service with its state, in Berth's terms.
 type Service struct {
-	ID        string
-	Spec      ServiceSpec
-	Managed   bool
-	Owner     string
-	Warnings  []string
+	ID       string
+	Spec     ServiceSpec
+	Managed  bool
+	Owner    string
+	Warnings []string
+	// Reserved says why the service is Berth's own ("" for the environment's): no generic page or API call touches it.
+	Reserved string
+	// Escapes are what in its spec Berth would refuse to deploy: an operator may not change it or open its terminal.
+	Escapes   []string
 	Version   uint64
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -373,7 +377,8 @@ func (e *Engine) names(ctx context.Context) (nameMaps, error) {
 func serviceFrom(s dswarm.Service, tasks []dswarm.Task, names nameMaps) Service {
 	spec, warn := fromDocker(s.Spec, names.networks)
 	out := Service{ID: s.ID, Spec: spec, Managed: s.Spec.Labels[ManagedLabel] == "true", Owner: s.Spec.Labels[OwnerLabel], Warnings: warn,
-		Version: s.Version.Index, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
+		Version: s.Version.Index, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+		Reserved: reservedService(s.Spec.Name, s.Spec.Labels), Escapes: escapes(s.Spec, names.networks)}
 	if us := s.UpdateStatus; us != nil {
 		out.UpdateState, out.UpdateMessage = string(us.State), us.Message
 	}

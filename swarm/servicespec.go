@@ -178,6 +178,14 @@ func (s *ServiceSpec) Validate() map[string]string {
 			add("env."+k, "Values are at most 64 KB.")
 		}
 	}
+	labelKeys := make([]string, 0, len(s.Labels))
+	for k := range s.Labels {
+		labelKeys = append(labelKeys, k)
+	}
+	sort.Strings(labelKeys)
+	for _, k := range labelKeys {
+		add("labels."+k, ValidateLabelKey(k))
+	}
 	targets := map[string]string{}
 	claim := func(field, target string) {
 		if prev, ok := targets[target]; ok {

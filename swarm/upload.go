@@ -32,6 +32,7 @@ type Upload struct {
 	Name      string
 	Size      int64
 	Overwrite bool
+	MaxTotal  int64 // archives: the most their files may add up to unpacked (the upload limit)
 }
 
 // SetHelperBinary names the static Berth binary copied into helper containers
@@ -87,7 +88,7 @@ func (e *Engine) UploadToVolume(ctx context.Context, u Upload, body io.Reader) (
 	staged := make(chan error, 1)
 	go func() {
 		tw := tar.NewWriter(pipe)
-		err := volumewrite.Stage(volumewrite.Request{Dest: u.Dest, Kind: u.Kind, Name: u.Name, Size: u.Size, Overwrite: u.Overwrite}, body, tw, stage)
+		err := volumewrite.Stage(volumewrite.Request{Dest: u.Dest, Kind: u.Kind, Name: u.Name, Size: u.Size, Overwrite: u.Overwrite, MaxTotal: u.MaxTotal}, body, tw, stage)
 		if err == nil {
 			err = tw.Close()
 		}

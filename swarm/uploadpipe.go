@@ -71,7 +71,7 @@ func (e *Engine) uploadThroughPipe(ctx context.Context, u Upload, img string, bo
 	}
 	unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, 1<<20) // fewer hand-offs between Berth and the helper
 	tw := tar.NewWriter(w)
-	stageErr := volumewrite.Stage(volumewrite.Request{Dest: u.Dest, Kind: u.Kind, Name: u.Name, Size: u.Size, Overwrite: u.Overwrite}, body, tw, stage)
+	stageErr := volumewrite.Stage(volumewrite.Request{Dest: u.Dest, Kind: u.Kind, Name: u.Name, Size: u.Size, Overwrite: u.Overwrite, MaxTotal: u.MaxTotal}, body, tw, stage)
 	if stageErr == nil {
 		stageErr = tw.Close()
 	}

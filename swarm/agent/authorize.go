@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/network"
 )
 
 // HelperLabel marks the helper containers Berth runs on a node; the agent lets a
@@ -27,6 +29,8 @@ type ContainerFacts struct {
 	Helper  bool     // labelled as a Berth helper
 	Volumes []string // the named volumes it mounts
 	Other   bool     // it mounts anything else (a bind, a tmpfs...)
+	Task    bool     // it is a swarm task's container
+	Escapes []string // what gives it the node (ContainerEscapes)
 }
 
 // Lookup answers the rules' questions from the node's engine.
@@ -103,9 +107,20 @@ func authorizeTerminal(ctx context.Context, g Grant, r Request, seg []string, lo
 			return refuse("the grant is for another container")
 		}
 		if seg[2] == "exec" {
+			if !c.Task || len(c.Escapes) > 0 {
+				return refuse("a terminal opens only in a swarm task's container that has no way to the node")
+			}
 			var ex container.ExecOptions
 			if err := json.Unmarshal(r.Body, &ex); err != nil || ex.Privileged {
 				return refuse("a terminal may not be privileged")
+			}
+			if !TerminalCommand(ex.Cmd) {
+				return refuse("a terminal runs only %s", strings.Join(TerminalShells, ", "))
+			}
+			for _, e := range ex.Env {
+				if k, _, _ := strings.Cut(e, "="); k != "TERM" && k != TerminalEnv {
+					return refuse("a terminal sets only TERM and %s", TerminalEnv)
+				}
 			}
 		}
 		return nil
@@ -151,27 +166,57 @@ func authorizeVolumeWork(ctx context.Context, g Grant, selfImage string, r Reque
 	return refuse("%s %s is not part of %s", r.Method, r.Path, g.Action)
 }
 
-// checkHelperSpec allows a container only if it is a helper from the agent's own
-// image with the granted volume as its one mount and none of the engine's escapes.
+// helperEntrypoint is the agent image's own binary, the only program a helper runs.
+var helperEntrypoint = []string{"/berth"}
+
+// helperLabels are the only labels a helper carries.
+var helperLabels = []string{"berth.managed", HelperLabel}
+
+// checkHelperSpec allows a container only in the helper's fixed shape: the agent's
+// own image and binary running one of Berth's helper commands, no network, the
+// granted volume as its one mount. Every other field of the spec must be empty,
+// so a field the engine adds later is refused until it is allowed here.
 func checkHelperSpec(ctx context.Context, g Grant, selfImage string, body []byte, look Lookup) error {
 	var spec struct {
 		container.Config
-		HostConfig *container.HostConfig
+		HostConfig       *container.HostConfig
+		NetworkingConfig *network.NetworkingConfig
 	}
 	if err := json.Unmarshal(body, &spec); err != nil {
 		return refuse("the container spec cannot be read")
 	}
-	if id, err := look.ImageID(ctx, spec.Image); err != nil || id != selfImage {
+	cfg := spec.Config
+	if id, err := look.ImageID(ctx, cfg.Image); err != nil || id != selfImage {
 		return refuse("helpers run only the agent's own image")
 	}
-	if spec.Labels[HelperLabel] == "" {
+	if cfg.Labels[HelperLabel] == "" {
 		return refuse("only helper containers may be created")
 	}
-	if len(spec.Cmd) > 0 && !slices.Contains(helperCommands, spec.Cmd[0]) {
+	for k := range cfg.Labels {
+		if !slices.Contains(helperLabels, k) {
+			return refuse("a helper carries no label %s", k)
+		}
+	}
+	if len(cfg.Cmd) == 0 || !slices.Contains(helperCommands, cfg.Cmd[0]) {
 		return refuse("a helper runs only %s", strings.Join(helperCommands, ", "))
 	}
-	if !spec.NetworkDisabled {
+	if len(cfg.Entrypoint) > 0 && !slices.Equal(cfg.Entrypoint, helperEntrypoint) {
+		return refuse("a helper runs only the agent's own binary")
+	}
+	if !cfg.NetworkDisabled {
 		return refuse("a helper has no network")
+	}
+	if cfg.User != "" && cfg.User != "0" {
+		return refuse("a helper runs as root in its own container or as the image's user")
+	}
+	// What may be set is taken out; what remains must be empty.
+	cfg.Image, cfg.Labels, cfg.Cmd, cfg.Entrypoint, cfg.NetworkDisabled, cfg.User = "", nil, nil, nil, false, ""
+	cfg.OpenStdin, cfg.StdinOnce, cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr = false, false, false, false, false
+	if f := firstSet(reflect.ValueOf(cfg), "Config"); f != "" {
+		return refuse("a helper may not set %s", f)
+	}
+	if f := firstSet(reflect.ValueOf(spec.NetworkingConfig), "NetworkingConfig"); f != "" {
+		return refuse("a helper may not set %s", f)
 	}
 	hc := spec.HostConfig
 	if hc == nil || len(hc.Mounts) != 1 {
@@ -181,13 +226,47 @@ func checkHelperSpec(ctx context.Context, g Grant, selfImage string, body []byte
 	if m.Type != mount.TypeVolume || m.Source != g.Volume || (g.Action == ActBackup && !m.ReadOnly) {
 		return refuse("a helper mounts exactly the granted volume (read-only for a backup)")
 	}
-	if m.VolumeOptions != nil && m.VolumeOptions.DriverConfig != nil {
-		return refuse("a helper may not choose a volume driver")
+	m.Type, m.Source, m.Target, m.ReadOnly = "", "", "", false
+	if f := firstSet(reflect.ValueOf(m), "Mounts[0]"); f != "" {
+		return refuse("a helper's mount may not set %s", f)
 	}
-	if len(hc.Binds) > 0 || len(hc.VolumesFrom) > 0 || len(hc.Tmpfs) > 0 || hc.Privileged || len(hc.CapAdd) > 0 ||
-		len(hc.Devices) > 0 || len(hc.SecurityOpt) > 0 || hc.PidMode != "" || hc.IpcMode != "" || hc.UsernsMode != "" ||
-		hc.UTSMode != "" || hc.CgroupnsMode == "host" || (hc.NetworkMode != "" && hc.NetworkMode != "none") || len(hc.DeviceRequests) > 0 {
-		return refuse("a helper gets no host access, devices, privileges or namespaces of the host")
+	rest := *hc
+	rest.Mounts = nil
+	if f := firstSet(reflect.ValueOf(rest), "HostConfig"); f != "" {
+		return refuse("a helper gets no host access, devices, privileges or namespaces of the host: it may not set %s", f)
 	}
 	return nil
+}
+
+// firstSet names the first field under v that is not empty (zero, or a slice or map
+// with nothing in it), "" when all are.
+func firstSet(v reflect.Value, name string) string {
+	switch v.Kind() {
+	case reflect.Invalid:
+		return ""
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return ""
+		}
+		return firstSet(v.Elem(), name)
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if !v.Type().Field(i).IsExported() {
+				continue
+			}
+			if f := firstSet(v.Field(i), name+"."+v.Type().Field(i).Name); f != "" {
+				return f
+			}
+		}
+		return ""
+	case reflect.Slice, reflect.Map:
+		if v.Len() == 0 {
+			return ""
+		}
+		return name
+	}
+	if v.IsZero() {
+		return ""
+	}
+	return name
 }

@@ -94,7 +94,8 @@ func (l engineLookup) Container(ctx context.Context, ref string) (ContainerFacts
 	if err != nil {
 		return ContainerFacts{}, err
 	}
-	f := ContainerFacts{ID: c.ID, Helper: c.Config != nil && c.Config.Labels[HelperLabel] != ""}
+	f := ContainerFacts{ID: c.ID, Helper: c.Config != nil && c.Config.Labels[HelperLabel] != "",
+		Task: c.Config != nil && c.Config.Labels["com.docker.swarm.task.id"] != "", Escapes: ContainerEscapes(c.HostConfig, c.Mounts)}
 	for _, m := range c.Mounts {
 		if m.Type == mount.TypeVolume {
 			f.Volumes = append(f.Volumes, m.Name)

@@ -25,6 +25,7 @@ type Manifest struct {
 	Kind      string             `json:"kind"`
 	Overwrite bool               `json:"overwrite"`
 	Files     map[string]Written `json:"files"` // by path inside the staging folder
+	MaxTotal  int64              `json:"max_total,omitempty"`
 }
 
 // Stage turns an upload into a tar stream of the staging folder named stage (to be
@@ -35,7 +36,7 @@ func Stage(req Request, r io.Reader, tw *tar.Writer, stage string) error {
 	if _, err := safeJoin("/", req.Dest); err != nil {
 		return err
 	}
-	m := Manifest{Dest: req.Dest, Kind: req.Kind, Overwrite: req.Overwrite, Files: map[string]Written{}}
+	m := Manifest{Dest: req.Dest, Kind: req.Kind, Overwrite: req.Overwrite, Files: map[string]Written{}, MaxTotal: req.MaxTotal}
 	s := &tarStager{tw: tw, stage: stage, m: &m, links: map[string]bool{}}
 	if err := tw.WriteHeader(&tar.Header{Name: stage + "/", Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Now()}); err != nil {
 		return err
@@ -77,6 +78,7 @@ type tarStager struct {
 	stage string
 	m     *Manifest
 	links map[string]bool // symlink entries: nothing may be written through them
+	total int64           // bytes of the archive's files so far
 }
 
 // file writes one regular file of exactly size bytes into the stream, with its checksum.
@@ -161,6 +163,9 @@ func (s *tarStager) archive(tr *tar.Reader) error {
 				return err
 			}
 		case tar.TypeReg:
+			if s.total += h.Size; s.m.MaxTotal > 0 && s.total > s.m.MaxTotal {
+				return &TooLargeError{Limit: s.m.MaxTotal}
+			}
 			if err := s.file(rel, h.Mode&0o777|0o600, h.Size, tr); err != nil {
 				return fmt.Errorf("the archive broke off inside %s", rel)
 			}

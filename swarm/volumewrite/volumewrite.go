@@ -37,6 +37,7 @@ type Request struct {
 	Name      string // KindFile: the file's name
 	Size      int64  // KindFile: the exact size expected
 	Overwrite bool   // replace what exists; otherwise refuse
+	MaxTotal  int64  // archives: the most their files may add up to when unpacked (0: no cap)
 }
 
 // Written is one file the upload wrote.
@@ -77,7 +78,7 @@ func Finish(root, stage string) ([]Written, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &staging{dir: dir, files: m.Files}
+	st := &staging{dir: dir, files: m.Files, maxTotal: m.MaxTotal}
 	if st.files == nil {
 		st.files = map[string]Written{}
 	}
@@ -104,8 +105,9 @@ func Discard(root, stage string) error {
 // staging is the folder an upload is written into, with the files written so far
 // (by path inside it), their sizes and checksums taken while they were written.
 type staging struct {
-	dir   string
-	files map[string]Written
+	dir      string
+	files    map[string]Written
+	maxTotal int64 // the most the extracted files may add up to (0: no cap)
 }
 
 // record notes a file written at dst.
@@ -180,6 +182,13 @@ func (st *staging) extractZip(zipPath string) error {
 	if err != nil {
 		return fmt.Errorf("not a zip archive, or a cut-off one: %w", err)
 	}
+	var total uint64
+	for _, zf := range zr.File {
+		total += zf.UncompressedSize64
+		if st.maxTotal > 0 && total > uint64(st.maxTotal) {
+			return &TooLargeError{Limit: st.maxTotal}
+		}
+	}
 	for _, zf := range zr.File {
 		dst, err := entryPath(stage, zf.Name)
 		if err != nil {
@@ -249,4 +258,22 @@ func (st *staging) finish(dest, root string, overwrite bool) ([]Written, error) 
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
+}
+
+// TooLargeError is an archive whose files add up to more than the upload limit when unpacked.
+type TooLargeError struct{ Limit int64 }
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("the archive unpacks to more than %s, the most an upload may write here: nothing was written", sizeText(e.Limit))
+}
+
+// sizeText writes a byte count the way the upload limit is set.
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GB", n>>30)
+	case n >= 1<<20:
+		return fmt.Sprintf("%d MB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

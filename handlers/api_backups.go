@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthhq/berth/swarm"
 	"github.com/berthhq/berth/swarm/backup"
 	"github.com/labstack/echo/v4"
 )
@@ -126,6 +127,8 @@ func (h *Handlers) APIRestoreVolume(c echo.Context) error {
 		return c.JSON(http.StatusConflict, map[string]any{"error": err.Error(), "services": inUse.Services})
 	case errors.Is(err, backup.ErrBusy):
 		return echo.NewHTTPError(http.StatusConflict, err.Error())
+	case errors.Is(err, swarm.ErrRefused):
+		return err
 	case err != nil:
 		return echo.NewHTTPError(http.StatusUnprocessableEntity, err.Error())
 	}

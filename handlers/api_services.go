@@ -124,10 +124,7 @@ func (h *Handlers) deploy(c echo.Context, name string, s swarm.ServiceSpec) (swa
 		s.Labels = maps.Clone(s.Labels)
 		kept = swarm.KeepLabels(&s, cur.Spec.Labels) // another tool's labels stay as they were
 	}
-	errs, err := h.checkSpec(c, &s)
-	if err != nil || errs.Any() {
-		return swarm.Service{}, errs, err
-	}
+	// The boundary speaks first, so a reference to Berth's own object is refused as such.
 	refused, err := h.engine.CheckSpec(c.Request().Context(), s)
 	if err != nil {
 		return swarm.Service{}, nil, err
@@ -135,6 +132,10 @@ func (h *Handlers) deploy(c echo.Context, name string, s swarm.ServiceSpec) (swa
 	if len(refused) > 0 {
 		h.audit(c, action, "service:"+s.Name, "denied: "+views.FieldErrors(refused).String(), "")
 		return swarm.Service{}, refused, nil
+	}
+	errs, err := h.checkSpec(c, &s)
+	if err != nil || errs.Any() {
+		return swarm.Service{}, errs, err
 	}
 	for k, v := range kept {
 		if s.Labels == nil {
@@ -327,6 +328,13 @@ func (h *Handlers) redeploy(c echo.Context, name, tag string) (swarm.Service, er
 		return cur, err
 	}
 	if err := h.guardService(c, "service.redeploy", cur.Spec.Name); err != nil {
+		return cur, err
+	}
+	ref := cur.Spec.Reference()
+	if tag != "" {
+		ref = cur.Spec.Image + ":" + tag
+	}
+	if err := h.denied(c, "service.redeploy", "service:"+cur.Spec.Name, h.engine.CheckImage(c.Request().Context(), ref)); err != nil {
 		return cur, err
 	}
 	cred, err := h.ownerCredential(c, cur)

@@ -325,9 +325,11 @@ func (h *Handlers) PinBackup(c echo.Context) error {
 
 // restoreVolume runs a volume restore and audits it; field problems come back as a RequestError.
 func (h *Handlers) restoreVolume(c echo.Context, req backup.VolumeRestore) (backup.VolumeRestored, error) {
-	target := cmp.Or(req.Volume, req.Mapping)
-	if err := h.guardVolume(c, "backup.restore-volume", target); err != nil {
-		return backup.VolumeRestored{}, err
+	// Neither the copy read nor the volume written may be Berth's own.
+	for _, v := range []string{req.Mapping, cmp.Or(req.Volume, req.Mapping)} {
+		if err := h.guardVolume(c, "backup.restore-volume", v); err != nil {
+			return backup.VolumeRestored{}, err
+		}
 	}
 	res, err := h.backups.RestoreVolume(c.Request().Context(), req)
 	object := "volume:" + res.Volume + " (" + req.Node + ")"

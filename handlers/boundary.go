@@ -18,6 +18,7 @@ type Boundary interface {
 	CheckVolume(ctx context.Context, name string) error
 	CheckSpec(ctx context.Context, s swarm.ServiceSpec) (map[string]string, error)
 	CheckContainer(ctx context.Context, ct swarm.Container) error
+	CheckImage(ctx context.Context, ref string) error
 }
 
 // isAdmin reports whether the signed-in user (or the webhook's owner) is an admin.

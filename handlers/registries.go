@@ -204,6 +204,10 @@ func (h *Handlers) PullImage(c echo.Context) error {
 		f.Errors.Add("image", "Enter an image reference such as registry.example.com/team/app:1.2.")
 		return h.renderRegistries(c, http.StatusUnprocessableEntity, func(r *views.Registries) { r.Pull = f })
 	}
+	if err := h.denied(c, "image.pull", "image:"+f.Image, h.engine.CheckImage(c.Request().Context(), f.Image)); err != nil {
+		f.Errors.Add("image", err.Error())
+		return h.renderRegistries(c, http.StatusForbidden, func(r *views.Registries) { r.Pull = f })
+	}
 	cred, err := h.credentialFor(c, currentUser(c).ID, f.Image)
 	if err != nil {
 		return err

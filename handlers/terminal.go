@@ -117,6 +117,7 @@ func (h *Handlers) TerminalSocket(c echo.Context) error {
 	rows, _ := strconv.ParseUint(c.QueryParam("rows"), 10, 16)
 	x, err := h.engine.StartExec(ctx, ct, swarm.ExecOptions{Shell: c.QueryParam("shell"), User: c.QueryParam("user"), WorkDir: c.QueryParam("workdir"), Cols: uint(cols), Rows: uint(rows)})
 	if err != nil {
+		h.audit(c, "terminal.open", "container:"+shortID(ct.ID), "failed: "+err.Error(), "")
 		return fail("The shell could not start: " + err.Error())
 	}
 	defer x.Close()

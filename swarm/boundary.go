@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/mount"
@@ -123,6 +124,12 @@ func escapes(d dswarm.ServiceSpec, networkNames map[string]string) []string {
 
 // ValidateLabelKey returns a message when a spec may not set the label key ("" when it may).
 func ValidateLabelKey(key string) string {
+	if strings.TrimSpace(key) == "" {
+		return "A label needs a key."
+	}
+	if strings.ContainsFunc(key, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return "A label key has no spaces or control characters."
+	}
 	for _, p := range ReservedLabelPrefixes {
 		if strings.HasPrefix(strings.ToLower(key), p) {
 			if p == "traefik." {
@@ -130,9 +137,6 @@ func ValidateLabelKey(key string) string {
 			}
 			return "Labels under " + p + " are kept for " + map[string]string{"berth.": "Berth's own bookkeeping", "com.docker.": "Docker itself"}[p] + "."
 		}
-	}
-	if strings.TrimSpace(key) == "" {
-		return "A label needs a key."
 	}
 	return ""
 }
@@ -268,6 +272,9 @@ func (e *Engine) CheckSpec(ctx context.Context, s ServiceSpec) (map[string]strin
 	if why := reservedService(s.Name, nil); why != "" {
 		fields["name"] = "The name " + s.Name + " is Berth's: " + why + "."
 	}
+	if err := refuse("image", e.CheckImage(ctx, s.Reference())); err != nil {
+		return nil, err
+	}
 	for i, r := range s.Secrets {
 		if err := refuse(fmt.Sprintf("secrets[%d].name", i), e.CheckObject(ctx, KindSecret, r.Name)); err != nil {
 			return nil, err
@@ -310,4 +317,26 @@ func KeepLabels(s *ServiceSpec, current map[string]string) map[string]string {
 		}
 	}
 	return kept
+}
+
+// CheckImage refuses pulling an image that one of Berth's own services runs: the pull
+// could replace, under the same name, what that service starts next.
+func (e *Engine) CheckImage(ctx context.Context, ref string) error {
+	repo, err := ImageRepository(ref)
+	if err != nil {
+		return nil // not an image reference: validation says so
+	}
+	list, err := e.Services(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range list {
+		if s.Reserved == "" {
+			continue
+		}
+		if r, err := ImageRepository(s.Spec.Reference()); err == nil && r == repo {
+			return &Refusal{Kind: "image", Name: ref, Reason: "Berth's own service " + s.Spec.Name + " runs " + repo + ", and a pull could replace what it starts next"}
+		}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // ServiceSpec is a service as Berth's form and API describe it.
@@ -308,6 +309,9 @@ func (s *ServiceSpec) validateImage(add func(field, msg string)) {
 	switch {
 	case strings.TrimSpace(s.Image) == "":
 		add("image", "Enter an image, such as registry.example.com/team/app.")
+		return
+	case strings.ContainsFunc(s.Image, unicode.IsSpace):
+		add("image", "An image reference has no spaces.")
 		return
 	case s.Tag != "" && s.Digest != "":
 		add("tag", "Give a tag or a digest, not both.")

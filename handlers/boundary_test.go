@@ -1,0 +1,751 @@
+package handlers
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berthhq/berth/store"
+	bswarm "github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/swarm/enginetest"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/api/types/volume"
+)
+
+// reservedImage is the shell image under another name, for the fixture's stand-ins
+// for Berth's own services: pulls of it are refused while they run.
+const reservedImage = "berth-test/reserved-shell:1"
+
+// boundaryFixture is the swarm as an attacker with an operator account finds it:
+// Berth's own service with its secret, config and data volume (marked as Berth
+// marks them), a service of another tool that holds a host folder, an operator's
+// own service, and a volume Berth did not create.
+type boundaryFixture struct {
+	*swarmServer
+	tag        string // in every fixture name, so the state compared is this test's alone
+	admin      *client
+	adminToken string
+
+	self, selfVolume, selfSecret, selfConfig string // Berth's own (reserved by label)
+	selfContainer                            string
+	hostDir, hostDirContainer                string // another tool's service with a bind mount
+	app                                      string // the operator's own service
+	stacked                                  string // a stack's service with labels Berth keeps
+	foreignVolume                            string // a volume Berth did not create
+	legacyMapping                            string // a mapping of Berth's own volume recorded before the boundary existed
+	selfHook                                 string // a webhook of Berth's own service made before the boundary existed
+}
+
+func newBoundaryFixture(t *testing.T) *boundaryFixture {
+	t.Helper()
+	s := newSwarmServer(t)
+	ctx := context.Background()
+	f := &boundaryFixture{swarmServer: s, tag: uniq("bnd")}
+	f.self, f.selfVolume, f.selfSecret, f.selfConfig = f.tag+"-self", f.tag+"-self-data", f.tag+"-agent-key", f.tag+"-lb-conf"
+	f.hostDir, f.app, f.stacked, f.foreignVolume = f.tag+"-hostdir", f.tag+"-app", f.tag+"-stacked", f.tag+"-foreign"
+	f.legacyMapping = f.selfVolume
+	admin := s.addUser("boundary-admin", store.RoleAdmin)
+	f.admin = s.client()
+	f.admin.login("boundary-admin", testPassword, "")
+	tok, _, err := s.Store.CreateAPIToken(ctx, admin.ID, "tests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.adminToken = tok
+	for _, n := range s.cluster.Nodes {
+		cli, err := n.Client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cli.ImageTag(ctx, enginetest.BusyboxImage, reservedImage); err != nil {
+			t.Fatal(err)
+		}
+		cli.Close()
+	}
+	sec, err := s.docker.SecretCreate(ctx, swarm.SecretSpec{Annotations: swarm.Annotations{Name: f.selfSecret, Labels: map[string]string{bswarm.AgentLabel: "fp"}}, Data: []byte("agent key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.docker.SecretRemove(ctx, sec.ID) })
+	cfg, err := s.docker.ConfigCreate(ctx, swarm.ConfigSpec{Annotations: swarm.Annotations{Name: f.selfConfig, Labels: map[string]string{"berth.loadbalancer.object": "true"}}, Data: []byte("lb")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.docker.ConfigRemove(ctx, cfg.ID) })
+	if _, err := s.docker.VolumeCreate(ctx, volume.CreateOptions{Name: f.selfVolume, Labels: map[string]string{bswarm.ReservedLabel: "true"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.docker.VolumeCreate(ctx, volume.CreateOptions{Name: f.foreignVolume}); err != nil {
+		t.Fatal(err)
+	}
+	self := serviceSpec(f.self)
+	self.Labels = map[string]string{bswarm.ReservedLabel: "true"}
+	cs := self.TaskTemplate.ContainerSpec
+	cs.Image = reservedImage
+	cs.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: f.selfVolume, Target: "/data"}}
+	cs.Secrets = []*swarm.SecretReference{{SecretID: sec.ID, SecretName: f.selfSecret, File: &swarm.SecretReferenceFileTarget{Name: "key", UID: "0", GID: "0", Mode: 0o400}}}
+	cs.Configs = []*swarm.ConfigReference{{ConfigID: cfg.ID, ConfigName: f.selfConfig, File: &swarm.ConfigReferenceFileTarget{Name: "/lb.conf", UID: "0", GID: "0", Mode: 0o444}}}
+	self.TaskTemplate.Placement = &swarm.Placement{Constraints: []string{"node.role==manager"}}
+	s.createService(t, self)
+	hostDir := serviceSpec(f.hostDir)
+	hostDir.TaskTemplate.ContainerSpec.Mounts = []mount.Mount{{Type: mount.TypeBind, Source: "/tmp", Target: "/host"}}
+	hostDir.TaskTemplate.Placement = &swarm.Placement{Constraints: []string{"node.role==manager"}}
+	s.createService(t, hostDir)
+	stacked := serviceSpec(f.stacked)
+	stacked.Labels = map[string]string{"com.docker.stack.namespace": "shop", "traefik.http.routers.shop.rule": "Host(`shop.example`)"}
+	s.createService(t, stacked)
+	one := uint64(1)
+	s.mustAPI(t, s.token, http.MethodPost, "/api/v1/services", bswarm.ServiceSpec{Name: f.app, Image: enginetest.BusyboxImage, Replicas: &one,
+		Command: []string{"sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"}, EndpointMode: "dnsrr"}, http.StatusCreated)
+	t.Cleanup(func() { s.docker.ServiceRemove(context.Background(), f.app) })
+	t.Cleanup(func() {
+		deadline := time.Now().Add(30 * time.Second)
+		for _, v := range []string{f.selfVolume, f.foreignVolume} {
+			for s.docker.VolumeRemove(context.Background(), v, true) != nil && time.Now().Before(deadline) {
+				time.Sleep(200 * time.Millisecond) // the tasks mounting it are still going
+			}
+		}
+	})
+	if _, err := s.Store.CreateVolumeMapping(ctx, f.legacyMapping, "before-the-boundary"); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	if _, id, err = s.cluster.RunningContainer(ctx, f.self); err != nil {
+		t.Fatal(err)
+	}
+	f.selfContainer = id
+	if _, id, err = s.cluster.RunningContainer(ctx, f.hostDir); err != nil {
+		t.Fatal(err)
+	}
+	f.hostDirContainer = id
+	selfSvc, _, err := s.docker.ServiceInspectWithRaw(ctx, f.self, swarm.ServiceInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := s.Store.UserByName(ctx, "op")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.selfHook, err = s.Store.SetWebhook(ctx, selfSvc.ID, f.self, op.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the live model knows every fixture service, as a page would.
+	deadline := time.Now().Add(30 * time.Second)
+	for _, name := range []string{f.self, f.hostDir, f.stacked, f.app} {
+		for {
+			if _, ok := s.Model.Service(name); ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the live model never saw %s", name)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return f
+}
+
+// state is what an attack must leave as it was: the fixture's services, secrets,
+// configs and volumes with their versions, and every row of the store but the audit
+// log and the sessions.
+func (f *boundaryFixture) state(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	var lines []string
+	mine := func(name string) bool {
+		return strings.Contains(name, f.tag) || slices.Contains([]string{bswarm.AgentService, bswarm.LoadBalancerName, "berth"}, name)
+	}
+	svcs, err := f.docker.ServiceList(ctx, swarm.ServiceListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range svcs {
+		if mine(s.Spec.Name) {
+			lines = append(lines, fmt.Sprintf("service %s v%d", s.Spec.Name, s.Version.Index))
+		}
+	}
+	secs, err := f.docker.SecretList(ctx, swarm.SecretListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range secs {
+		if mine(s.Spec.Name) {
+			lines = append(lines, fmt.Sprintf("secret %s v%d", s.Spec.Name, s.Version.Index))
+		}
+	}
+	cfgs, err := f.docker.ConfigList(ctx, swarm.ConfigListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cfgs {
+		if mine(c.Spec.Name) {
+			lines = append(lines, fmt.Sprintf("config %s v%d", c.Spec.Name, c.Version.Index))
+		}
+	}
+	vols, err := f.docker.VolumeList(ctx, volume.ListOptions{Filters: filters.NewArgs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vols.Volumes {
+		if mine(v.Name) {
+			lines = append(lines, "volume "+v.Name)
+		}
+	}
+	lines = append(lines, storeRows(t, f.Store.DB())...)
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// storeRows dumps every table but the audit log, the sessions and the tokens' last use.
+func storeRows(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	ctx := context.Background()
+	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('audit_log', 'sessions')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		tables = append(tables, n)
+	}
+	rows.Close()
+	var out []string
+	for _, table := range tables {
+		r, err := db.QueryContext(ctx, `SELECT * FROM `+table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := r.Columns()
+		for r.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := r.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for i, c := range cols {
+				if table == "api_tokens" && c == "last_used_at" {
+					vals[i] = nil
+				}
+			}
+			out = append(out, fmt.Sprintf("%s %v", table, vals))
+		}
+		r.Close()
+	}
+	return out
+}
+
+// attack is one way in that must be refused.
+type attack struct {
+	name   string
+	route  string // the route table's "METHOD /pattern" it goes through
+	send   func(f *boundaryFixture) (int, string)
+	status int
+	says   string // part of the refusal the user reads
+}
+
+func (f *boundaryFixture) asOperator(method, path string, body any) (int, string) {
+	r := f.api(f.t, f.token, method, path, body)
+	return r.Status, r.Body
+}
+
+func (f *boundaryFixture) form(method, path string, form url.Values) (int, string) {
+	f.op.get("/account") // a fresh CSRF token
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("_csrf", f.op.csrf)
+	p := f.op.send(method, path, form)
+	return p.Status, p.Body
+}
+
+func (f *boundaryFixture) page(path string) (int, string) {
+	p := f.op.get(path)
+	return p.Status, p.Body
+}
+
+func (f *boundaryFixture) attacks() []attack {
+	const refused = "is out of reach"
+	specWith := func(change func(*bswarm.ServiceSpec)) bswarm.ServiceSpec {
+		s := bswarm.ServiceSpec{Name: f.tag + "-new", Image: enginetest.BusyboxImage, Command: []string{"sleep", "3600"}, EndpointMode: "dnsrr"}
+		change(&s)
+		return s
+	}
+	newSvc := func(change func(*bswarm.ServiceSpec)) func(*boundaryFixture) (int, string) {
+		return func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/services", specWith(change))
+		}
+	}
+	return []attack{
+		// Berth's own service, by every action on a service.
+		{"redeploy Berth with another tag", "POST /api/v1/services/:name/redeploy", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/services/"+f.self+"/redeploy", map[string]string{"tag": "evil"})
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"redeploy Berth from its page", "POST /services/:name/redeploy", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/services/"+f.self+"/redeploy", nil)
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"scale Berth to zero", "POST /services/:name/scale", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/services/"+f.self+"/scale", url.Values{"replicas": {"0"}})
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"roll Berth back", "POST /services/:name/rollback", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/services/"+f.self+"/rollback", nil)
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"delete Berth from its page", "POST /services/:name/delete", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/services/"+f.self+"/delete", url.Values{"confirm": {f.self}})
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"delete Berth through the API", "DELETE /api/v1/services/:name", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodDelete, "/api/v1/services/"+f.self, nil)
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"replace Berth's spec", "PUT /api/v1/services/:name", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPut, "/api/v1/services/"+f.self, specWith(func(s *bswarm.ServiceSpec) { s.Name = f.self }))
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"patch Berth's image", "PATCH /api/v1/services/:name", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPatch, "/api/v1/services/"+f.self, map[string]string{"image": "evil/berth:1"})
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"open Berth's edit form", "GET /services/:name/edit", func(f *boundaryFixture) (int, string) {
+			return f.page("/services/" + f.self + "/edit")
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"save Berth from the edit form", "POST /services/:name/edit", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/services/"+f.self+"/edit", url.Values{"image": {"evil/berth"}, "replicas": {"1"}})
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"open Berth's domain editor", "GET /services/:name/domains", func(f *boundaryFixture) (int, string) {
+			return f.page("/services/" + f.self + "/domains")
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"route a domain to Berth", "POST /services/:name/domains", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/services/"+f.self+"/domains", url.Values{"host": {"evil.example"}, "port": {"8080"}})
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"take a webhook of Berth", "POST /api/v1/services/:name/webhook", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/services/"+f.self+"/webhook", nil)
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"revoke Berth's webhook", "DELETE /api/v1/services/:name/webhook", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodDelete, "/api/v1/services/"+f.self+"/webhook", nil)
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"call a webhook of Berth made before the boundary", "POST /hooks/:token", func(f *boundaryFixture) (int, string) {
+			req, _ := http.NewRequest(http.MethodPost, f.URL+"/hooks/"+f.selfHook+"?tag=evil", nil)
+			p := f.op.do(req)
+			return p.Status, p.Body
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"deploy a service named as Berth's load balancer", "POST /api/v1/services", newSvc(func(s *bswarm.ServiceSpec) { s.Name = bswarm.LoadBalancerName }),
+			http.StatusUnprocessableEntity, "load balancer"},
+		{"deploy a service named as Berth's agent from the form", "POST /services/new", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/services/new", url.Values{"name": {bswarm.AgentService}, "image": {enginetest.BusyboxImage}, "replicas": {"1"}})
+		}, http.StatusUnprocessableEntity, "Berth&#39;s agent"},
+		{"open the deploy form", "GET /services/new", func(f *boundaryFixture) (int, string) {
+			// The form itself is open to operators; what it submits is checked (the attacks on POST /services/new).
+			return f.page("/services/new?name=" + bswarm.AgentService)
+		}, http.StatusOK, "Deploy"},
+
+		// Berth's own secrets, configs and volumes, mounted by a spec.
+		{"mount Berth's agent key", "POST /api/v1/services", newSvc(func(s *bswarm.ServiceSpec) { s.Secrets = []bswarm.FileRef{{Name: f.selfSecret}} }),
+			http.StatusUnprocessableEntity, "Berth agents' keys"},
+		{"mount the load balancer's config", "POST /api/v1/services", newSvc(func(s *bswarm.ServiceSpec) { s.Configs = []bswarm.FileRef{{Name: f.selfConfig}} }),
+			http.StatusUnprocessableEntity, "load balancer"},
+		{"mount Berth's data volume", "POST /api/v1/services", newSvc(func(s *bswarm.ServiceSpec) {
+			s.Volumes = []bswarm.VolumeRef{{Mapping: f.selfVolume, Target: "/steal"}}
+		}), http.StatusUnprocessableEntity, "Berth's own data"},
+		{"mount Berth's agent key into the operator's own service", "PATCH /api/v1/services/:name", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPatch, "/api/v1/services/"+f.app, map[string]any{"secrets": []bswarm.FileRef{{Name: f.selfSecret}}})
+		}, http.StatusUnprocessableEntity, "Berth agents' keys"},
+		{"run the image Berth's own service runs", "POST /api/v1/services", newSvc(func(s *bswarm.ServiceSpec) { s.Image = reservedImage }),
+			http.StatusUnprocessableEntity, "a pull could replace"},
+		{"pull the image Berth's own service runs", "POST /registries/pull", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/registries/pull", url.Values{"image": {reservedImage}})
+		}, http.StatusForbidden, "a pull could replace"},
+
+		// The fields a spec may name only to be refused.
+		{"mount the Docker socket", "POST /api/v1/services", newSvc(func(s *bswarm.ServiceSpec) {
+			s.Mounts = []bswarm.RawMount{{Type: "bind", Source: "/var/run/docker.sock", Target: "/var/run/docker.sock"}}
+		}), http.StatusUnprocessableEntity, "Docker socket is refused"},
+		{"run privileged", "POST /api/v1/services", newSvc(func(s *bswarm.ServiceSpec) { s.Privileged = true }),
+			http.StatusUnprocessableEntity, "root on the node"},
+		{"add capabilities", "POST /api/v1/services", newSvc(func(s *bswarm.ServiceSpec) { s.CapAdd = []string{"SYS_ADMIN"} }),
+			http.StatusUnprocessableEntity, "Adding capabilities is refused"},
+		{"take the host's devices", "POST /api/v1/services", newSvc(func(s *bswarm.ServiceSpec) { s.Devices = []string{"/dev/sda"} }),
+			http.StatusUnprocessableEntity, "host devices is refused"},
+		{"join the host's network namespace", "POST /api/v1/services", newSvc(func(s *bswarm.ServiceSpec) { s.NetworkMode = "host" }),
+			http.StatusUnprocessableEntity, "network namespace is refused"},
+		{"join the host's network", "POST /api/v1/services", newSvc(func(s *bswarm.ServiceSpec) { s.Networks = []string{"host"} }),
+			http.StatusUnprocessableEntity, "host network is refused"},
+		{"share the host's processes", "POST /api/v1/services", newSvc(func(s *bswarm.ServiceSpec) { s.PID = "host" }),
+			http.StatusUnprocessableEntity, "process namespace is refused"},
+
+		// Raw labels.
+		{"route any host with a traefik label", "POST /api/v1/services", newSvc(func(s *bswarm.ServiceSpec) {
+			s.Labels = map[string]string{"traefik.http.routers.x.rule": "Host(`berth.example`)"}
+		}), http.StatusUnprocessableEntity, "domain editor"},
+		{"forge Berth's bookkeeping", "PATCH /api/v1/services/:name", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPatch, "/api/v1/services/"+f.app, map[string]any{"labels": map[string]string{"berth.owner": "admin"}})
+		}, http.StatusUnprocessableEntity, "Berth's own bookkeeping"},
+		{"forge Docker's stack label", "PUT /api/v1/services/:name", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPut, "/api/v1/services/"+f.app, specWith(func(s *bswarm.ServiceSpec) {
+				s.Name, s.Labels = f.app, map[string]string{"com.docker.stack.namespace": "berth"}
+			}))
+		}, http.StatusUnprocessableEntity, "Docker itself"},
+		{"change a stack's traefik label", "PATCH /api/v1/services/:name", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPatch, "/api/v1/services/"+f.stacked, map[string]any{"labels": map[string]string{
+				"com.docker.stack.namespace": "shop", "traefik.http.routers.shop.rule": "Host(`berth.example`)"}})
+		}, http.StatusUnprocessableEntity, "domain editor"},
+
+		// Another tool's service with a way to the node.
+		{"redeploy a service that binds a host folder", "POST /api/v1/services/:name/redeploy", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/services/"+f.hostDir+"/redeploy", map[string]string{"tag": "evil"})
+		}, http.StatusForbidden, "only an admin may change it"},
+		{"a terminal in a service that binds a host folder", "GET /terminal/:container", func(f *boundaryFixture) (int, string) {
+			return f.page("/terminal/" + f.hostDirContainer)
+		}, http.StatusForbidden, "would reach the node"},
+
+		// Terminals.
+		{"a terminal in Berth's own container", "GET /terminal/:container", func(f *boundaryFixture) (int, string) {
+			return f.page("/terminal/" + f.selfContainer)
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"a terminal socket in Berth's own container", "GET /terminal/:container/ws", func(f *boundaryFixture) (int, string) {
+			return f.terminalRefusal(f.selfContainer)
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"a terminal socket with any program as the shell", "GET /terminal/:container/ws", func(f *boundaryFixture) (int, string) {
+			_, id, err := f.cluster.RunningContainer(context.Background(), f.app)
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			return f.terminalRefusal(id, "shell", "/bin/busybox")
+		}, http.StatusForbidden, "is not one of /bin/bash, /bin/sh, /bin/ash"},
+
+		// Secrets and configs.
+		{"rotate Berth's agent key", "POST /api/v1/secrets/:name/versions", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/secrets/"+f.selfSecret+"/versions", map[string]string{"data": "attacker's key"})
+		}, http.StatusForbidden, "Berth agents' keys"},
+		{"rotate Berth's agent key from its page", "POST /secrets/:name/versions", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/secrets/"+f.selfSecret+"/versions", url.Values{"content": {"attacker's key"}})
+		}, http.StatusForbidden, "Berth agents&#39; keys"},
+		{"open the new-version form of Berth's key", "GET /secrets/:name/version", func(f *boundaryFixture) (int, string) {
+			return f.page("/secrets/" + f.selfSecret + "/version")
+		}, http.StatusForbidden, "Berth agents&#39; keys"},
+		{"delete Berth's agent key", "DELETE /api/v1/secrets/:name", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodDelete, "/api/v1/secrets/"+f.selfSecret, nil)
+		}, http.StatusForbidden, "Berth agents' keys"},
+		{"delete Berth's agent key from its page", "POST /secrets/:name/delete", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/secrets/"+f.selfSecret+"/delete", nil)
+		}, http.StatusForbidden, "Berth agents&#39; keys"},
+		{"rotate the load balancer's config", "POST /api/v1/configs/:name/versions", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/configs/"+f.selfConfig+"/versions", map[string]string{"data": "routes"})
+		}, http.StatusForbidden, "load balancer"},
+		{"rotate the load balancer's config from its page", "POST /configs/:name/versions", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/configs/"+f.selfConfig+"/versions", url.Values{"content": {"routes"}})
+		}, http.StatusForbidden, "load balancer"},
+		{"open the new-version form of the load balancer's config", "GET /configs/:name/version", func(f *boundaryFixture) (int, string) {
+			return f.page("/configs/" + f.selfConfig + "/version")
+		}, http.StatusForbidden, "load balancer"},
+		{"delete the load balancer's config", "DELETE /api/v1/configs/:name", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodDelete, "/api/v1/configs/"+f.selfConfig, nil)
+		}, http.StatusForbidden, "load balancer"},
+		{"delete the load balancer's config from its page", "POST /configs/:name/delete", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/configs/"+f.selfConfig+"/delete", nil)
+		}, http.StatusForbidden, "load balancer"},
+		{"plant a look-alike of the load balancer's config", "POST /api/v1/configs", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/configs", map[string]string{"name": "berth-lb-dynamic-" + f.tag, "data": "routes"})
+		}, http.StatusForbidden, "kept for Berth's own"},
+		{"plant a look-alike of an agent key from the form", "POST /secrets", func(f *boundaryFixture) (int, string) {
+			return f.formMultipart("/secrets", map[string]string{"name": "berth-agent-key-" + f.tag, "content": "key"})
+		}, http.StatusUnprocessableEntity, "kept for Berth&#39;s own"},
+		{"plant a look-alike of the load balancer's config from the form", "POST /configs", func(f *boundaryFixture) (int, string) {
+			return f.formMultipart("/configs", map[string]string{"name": "berth-lb-x-" + f.tag, "content": "routes"})
+		}, http.StatusUnprocessableEntity, "kept for Berth&#39;s own"},
+		{"plant a look-alike of an agent key", "POST /api/v1/secrets", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/secrets", map[string]string{"name": "berth-agent-key-" + f.tag, "data": "key"})
+		}, http.StatusForbidden, "kept for Berth's own"},
+
+		// Volumes.
+		{"map Berth's data volume", "POST /api/v1/volumes", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/volumes", map[string]string{"name": f.selfVolume})
+		}, http.StatusForbidden, "Berth's own data"},
+		{"map the data volume of Berth's stack file", "POST /api/v1/volumes", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/volumes", map[string]string{"name": bswarm.BerthStack + "_berth-data"})
+		}, http.StatusForbidden, "Berth's own data"},
+		{"map a volume Berth did not create", "POST /api/v1/volumes", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/volumes", map[string]string{"name": f.foreignVolume})
+		}, http.StatusConflict, "only an admin may adopt it"},
+		{"adopt a volume Berth did not create", "POST /api/v1/volumes", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/volumes", map[string]any{"name": f.foreignVolume, "adopt": true})
+		}, http.StatusConflict, "only an admin may adopt it"},
+		{"adopt a volume Berth did not create from the form", "POST /volumes", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/volumes", url.Values{"name": {f.foreignVolume}, "adopt": {"true"}})
+		}, http.StatusUnprocessableEntity, "only an admin may adopt it"},
+		{"an admin adopts Berth's own data volume", "POST /api/v1/volumes", func(f *boundaryFixture) (int, string) {
+			r := f.api(f.t, f.adminToken, http.MethodPost, "/api/v1/volumes", map[string]any{"name": f.selfVolume, "adopt": true})
+			return r.Status, r.Body
+		}, http.StatusForbidden, "Berth's own data"},
+		{"upload into Berth's data volume", "PUT /api/v1/volumes/:name/files", func(f *boundaryFixture) (int, string) {
+			req, _ := http.NewRequest(http.MethodPut, f.URL+"/api/v1/volumes/"+f.legacyMapping+"/files?name=master.key&overwrite=true", strings.NewReader("attacker's key"))
+			req.Header.Set("Authorization", "Bearer "+f.token)
+			p := f.op.do(req)
+			return p.Status, p.Body
+		}, http.StatusForbidden, "Berth's own data"},
+		{"upload into Berth's data volume from the page", "PUT /volumes/:name/files", func(f *boundaryFixture) (int, string) {
+			f.op.get("/volumes")
+			req, _ := http.NewRequest(http.MethodPut, f.URL+"/volumes/"+f.legacyMapping+"/files?name=master.key&overwrite=true", strings.NewReader("attacker's key"))
+			req.Header.Set("X-CSRF-Token", f.op.csrf)
+			p := f.op.do(req)
+			return p.Status, p.Body
+		}, http.StatusForbidden, "Berth's own data"},
+		{"delete Berth's data volume", "DELETE /api/v1/volumes/:name", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodDelete, "/api/v1/volumes/"+f.legacyMapping, nil)
+		}, http.StatusForbidden, "Berth's own data"},
+		{"delete Berth's data volume from the page", "POST /volumes/:name/delete", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/volumes/"+f.legacyMapping+"/delete", nil)
+		}, http.StatusForbidden, "Berth&#39;s own data"},
+		{"stop Berth around a backup", "POST /backups/modes/:name", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/backups/modes/"+f.legacyMapping, url.Values{"mode": {"stop"}})
+		}, http.StatusForbidden, "Berth&#39;s own data"},
+		{"restore over Berth's data volume", "POST /api/v1/backups/:id/restore-volume", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/backups/any/restore-volume", map[string]any{"mapping": f.legacyMapping, "node": "any", "target_volume": f.selfVolume})
+		}, http.StatusForbidden, "Berth's own data"},
+		{"restore Berth's data into a new volume to read it", "POST /api/v1/backups/:id/restore-volume", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/backups/any/restore-volume", map[string]any{"mapping": f.legacyMapping, "node": "any", "target_volume": f.tag + "-copy"})
+		}, http.StatusForbidden, "Berth's own data"},
+	}
+}
+
+// outsideTheBoundary are the operator and admin routes no attack above goes through, each with why none is needed.
+var outsideTheBoundary = map[string]string{
+	"POST /registries":                         "a user's own registry credentials: no swarm object",
+	"POST /registries/:id/password":            "a user's own registry credentials",
+	"POST /registries/:id/test":                "a user's own registry credentials",
+	"POST /registries/:id/delete":              "a user's own registry credentials",
+	"POST /api/v1/registries":                  "a user's own registry credentials",
+	"PUT /api/v1/registries/:id":               "a user's own registry credentials",
+	"DELETE /api/v1/registries/:id":            "a user's own registry credentials",
+	"POST /api/v1/registries/:id/test":         "a user's own registry credentials",
+	"POST /backups":                            "a snapshot reads; it leaves Berth's own objects out",
+	"POST /api/v1/backups":                     "a snapshot reads; it leaves Berth's own objects out",
+	"POST /backups/:id/verify":                 "reads a snapshot's files",
+	"POST /api/v1/backups/:id/verify":          "reads a snapshot's files",
+	"POST /backups/:id/pin":                    "marks a snapshot kept",
+	"POST /backups/:id/restore-volume":         "the page calls restoreVolume, the one function the API attacks on restore-volume above go through (a page needs a real snapshot)",
+	"POST /backups/:id/restore-objects":        "recreates only missing objects a snapshot holds, and snapshots hold none of Berth's own",
+	"GET /api/v1/backups/:id/restore-objects":  "the plan of the above, read-only",
+	"POST /api/v1/backups/:id/restore-objects": "recreates only missing objects a snapshot holds, and snapshots hold none of Berth's own",
+	"GET /volumes/upload-nodes":                "read-only: where a mapping's tasks run",
+	"POST /environment/initialize":             "admin: creates Berth's own network",
+	"GET /team":                                "admin: users, not swarm objects",
+	"POST /team":                               "admin: users",
+	"POST /team/:id/role":                      "admin: users",
+	"POST /team/:id/disabled":                  "admin: users",
+	"POST /team/:id/password":                  "admin: users",
+	"POST /team/:id/2fa/reset":                 "admin: users",
+	"GET /settings":                            "admin: Berth's settings",
+	"POST /settings":                           "admin: Berth's settings",
+	"GET /recordings":                          "admin: terminal recordings",
+	"GET /recordings/:id":                      "admin: terminal recordings",
+	"GET /recordings/:id/cast":                 "admin: terminal recordings",
+	"POST /nodes/autolock":                     "admin: the Nodes page is where Berth's own swarm settings live",
+	"POST /nodes/unlock":                       "admin: the Nodes page",
+	"POST /nodes/agent":                        "admin: the agents' own page actions",
+	"POST /nodes/agent/rotate":                 "admin: the agents' own page actions",
+	"POST /nodes/agent/remove":                 "admin: the agents' own page actions",
+	"POST /nodes/:id/role":                     "admin: nodes",
+	"POST /nodes/:id/availability":             "admin: nodes",
+	"POST /nodes/:id/labels":                   "admin: nodes",
+	"POST /nodes/:id/labels/delete":            "admin: nodes",
+	"GET /loadbalancer":                        "admin: the load balancer's own page",
+	"POST /loadbalancer":                       "admin: the load balancer's own page",
+	"POST /loadbalancer/delete":                "admin: the load balancer's own page",
+	"GET /api/v1/loadbalancer":                 "admin: the load balancer's own page",
+	"POST /api/v1/loadbalancer":                "admin: the load balancer's own page",
+	"DELETE /api/v1/loadbalancer":              "admin: the load balancer's own page",
+}
+
+// specFields says, for each field of a service spec, the attack that tries it or why it opens no way.
+var specFields = map[string]string{
+	"name":            "attack: deploy a service named as Berth's load balancer",
+	"image":           "attack: run the image Berth's own service runs",
+	"tag":             "attack: redeploy Berth with another tag",
+	"digest":          "an image's digest: the image check covers the repository",
+	"mode":            "replicated or global: no object of Berth's",
+	"replicas":        "attack: scale Berth to zero",
+	"command":         "runs inside the service's own unprivileged container",
+	"args":            "runs inside the service's own unprivileged container",
+	"env":             "the service's own environment",
+	"secrets":         "attack: mount Berth's agent key",
+	"configs":         "attack: mount the load balancer's config",
+	"volumes":         "attack: mount Berth's data volume",
+	"constraints":     "placement only",
+	"preferences":     "placement only",
+	"resources":       "limits only",
+	"restart_policy":  "the service's own restarts",
+	"update_policy":   "the service's own rollouts",
+	"rollback_policy": "the service's own rollouts",
+	"healthcheck":     "runs inside the service's own container",
+	"endpoint_mode":   "vip or dnsrr",
+	"ports":           "published ports of the service's own tasks",
+	"networks":        "attack: join the host's network",
+	"logging":         "the service's own logs",
+	"labels":          "attack: route any host with a traefik label",
+	"domains":         "checked by the domain editor's rules (host names, conflicts, certificates)",
+	"allow_unplaced":  "placement only",
+	"mounts":          "attack: mount the Docker socket",
+	"privileged":      "attack: run privileged",
+	"cap_add":         "attack: add capabilities",
+	"devices":         "attack: take the host's devices",
+	"network_mode":    "attack: join the host's network namespace",
+	"pid":             "attack: share the host's processes",
+}
+
+func TestOperatorCannotReachBerthsOwnObjectsOrTheNode(t *testing.T) {
+	f := newBoundaryFixture(t)
+	attacks := f.attacks()
+
+	// Every operator or admin route that changes something or names an object is either attacked below or said to be outside.
+	tried := map[string]bool{}
+	for _, a := range attacks {
+		tried[a.route] = true
+	}
+	for _, r := range f.handler.Routes() {
+		key := r.Method + " " + r.Path
+		if r.MinRole.Rank() < store.RoleOperator.Rank() && !r.Hook {
+			continue
+		}
+		if r.Method == http.MethodGet && !strings.Contains(r.Path, ":") && r.MinRole != store.RoleAdmin {
+			continue // an operator's list page: reads the live model
+		}
+		if r.Method == http.MethodGet && strings.HasPrefix(r.Path, "/api/") {
+			continue // API reads
+		}
+		if !tried[key] && outsideTheBoundary[key] == "" {
+			t.Errorf("route %s is neither attacked in this file nor said to be outside the boundary", key)
+		}
+	}
+	// Every field of the spec is tried by an attack or said to open no way.
+	names := map[string]bool{}
+	for _, a := range attacks {
+		names[a.name] = true
+	}
+	st := reflect.TypeOf(bswarm.ServiceSpec{})
+	for i := 0; i < st.NumField(); i++ {
+		field, _, _ := strings.Cut(st.Field(i).Tag.Get("json"), ",")
+		why, ok := specFields[field]
+		switch {
+		case !ok:
+			t.Errorf("spec field %s is neither attacked in this file nor said to open no way", field)
+		case strings.HasPrefix(why, "attack: ") && !names[strings.TrimPrefix(why, "attack: ")]:
+			t.Errorf("spec field %s names the attack %q, which is not in the table", field, strings.TrimPrefix(why, "attack: "))
+		}
+	}
+
+	for _, a := range attacks {
+		t.Run(a.name, func(t *testing.T) {
+			f.t = t
+			before := f.state(t)
+			auditBefore := f.auditCount(t)
+			status, body := a.send(f)
+			if status != a.status || !strings.Contains(body, a.says) {
+				t.Fatalf("%s: status %d, want %d saying %q\n%s", a.route, status, a.status, a.says, truncate(body, 1500))
+			}
+			time.Sleep(300 * time.Millisecond) // anything the engine would do, it would have begun
+			if after := f.state(t); after != before {
+				t.Errorf("%s changed the swarm or the store:\nbefore:\n%s\nafter:\n%s", a.route, before, after)
+			}
+			if (a.status == http.StatusForbidden || a.status == http.StatusConflict) && f.auditCount(t) == auditBefore {
+				t.Errorf("%s: the refusal left no audit record", a.route)
+			}
+		})
+	}
+	f.t = t
+
+	t.Run("allowed: an admin adopts a volume Berth did not create, seeing what uses it", func(t *testing.T) {
+		r := f.api(t, f.adminToken, http.MethodPost, "/api/v1/volumes", map[string]any{"name": f.foreignVolume})
+		if r.Status != http.StatusConflict || !strings.Contains(r.Body, "tick") {
+			t.Fatalf("an admin mapping an existing volume without adopting: %d %s", r.Status, r.Body)
+		}
+		f.mustAPI(t, f.adminToken, http.MethodPost, "/api/v1/volumes", map[string]any{"name": f.foreignVolume, "adopt": true}, http.StatusCreated)
+		if !f.auditHas(t, "volume.adopt", "volume:"+f.foreignVolume) {
+			t.Error("the adoption is not in the audit log")
+		}
+	})
+	t.Run("allowed: a stack's service keeps its labels when an operator changes its environment", func(t *testing.T) {
+		f.mustAPI(t, f.token, http.MethodPatch, "/api/v1/services/"+f.stacked, map[string]any{"env": map[string]string{"A": "1"}}, http.StatusOK)
+		svc, _, err := f.docker.ServiceInspectWithRaw(context.Background(), f.stacked, swarm.ServiceInspectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if svc.Spec.Labels["traefik.http.routers.shop.rule"] != "Host(`shop.example`)" || svc.Spec.Labels["com.docker.stack.namespace"] != "shop" {
+			t.Errorf("the stack's labels changed: %v", svc.Spec.Labels)
+		}
+		if p := f.op.get("/services/" + f.stacked); !strings.Contains(p.Body, "labels Berth keeps for itself") {
+			t.Error("the service page does not warn of the labels Berth keeps")
+		}
+	})
+	t.Run("shown: Berth's own service reads as Berth's, without actions", func(t *testing.T) {
+		p := f.op.get("/services/" + f.self)
+		if p.Status != http.StatusOK || !strings.Contains(p.Body, "Berth&#39;s own service") || strings.Contains(p.Body, `id="actions"`) {
+			t.Errorf("Berth's own service page: status %d, reserved note %v, actions %v", p.Status,
+				strings.Contains(p.Body, "Berth&#39;s own service"), strings.Contains(p.Body, `id="actions"`))
+		}
+		if p := f.op.get("/containers"); !strings.Contains(p.Body, "no terminal: it is Berth itself") {
+			t.Error("the containers page offers a terminal in Berth's own container")
+		}
+	})
+}
+
+// terminalRefusal opens the terminal socket and returns the refusal it closes with (403 when it refuses).
+func (f *boundaryFixture) terminalRefusal(container string, extra ...string) (int, string) {
+	f.op.get("/account")
+	ws, res, err := dialTerminal(f.t, f.testServer, f.op, container, "", extra...)
+	if err != nil {
+		status := 0
+		if res != nil {
+			status = res.StatusCode
+		}
+		return status, err.Error()
+	}
+	defer ws.CloseNow()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var all strings.Builder
+	for {
+		_, msg, err := ws.Read(ctx)
+		if err != nil {
+			break
+		}
+		all.Write(msg)
+		if strings.Contains(string(msg), `"type":"error"`) {
+			return http.StatusForbidden, all.String()
+		}
+	}
+	return http.StatusOK, all.String()
+}
+
+// formMultipart posts a multipart form as the operator (with a fresh CSRF token).
+func (f *boundaryFixture) formMultipart(path string, fields map[string]string) (int, string) {
+	f.op.get("/account")
+	p := f.op.postMultipart(path, fields, "", nil)
+	return p.Status, p.Body
+}
+
+func (f *boundaryFixture) auditCount(t *testing.T) int {
+	var n int
+	if err := f.Store.DB().QueryRow(`SELECT COUNT(*) FROM audit_log`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (f *boundaryFixture) auditHas(t *testing.T, action, object string) bool {
+	var n int
+	if err := f.Store.DB().QueryRow(`SELECT COUNT(*) FROM audit_log WHERE action = ? AND object = ? AND outcome = 'ok'`, action, object).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
+}

@@ -64,8 +64,8 @@ func reservedService(name string, labels map[string]string) string {
 	return ""
 }
 
-// reservedObject says why a secret or config is Berth's own, from its name and labels.
-func reservedObject(name string, labels map[string]string) string {
+// ReservedObject says why a secret or config is Berth's own, from its name and labels ("" when it is not).
+func ReservedObject(name string, labels map[string]string) string {
 	if p := InternalPurpose(labels); p != "" {
 		return "it holds " + p
 	}
@@ -198,7 +198,7 @@ func (e *Engine) CheckService(ctx context.Context, name string, admin bool) erro
 
 // CheckObject refuses an action on a secret or config of Berth's own.
 func (e *Engine) CheckObject(ctx context.Context, kind Kind, name string) error {
-	if why := reservedObject(name, nil); why != "" {
+	if why := ReservedObject(name, nil); why != "" {
 		return &Refusal{Kind: string(kind), Name: name, Reason: why}
 	}
 	var labels map[string]string
@@ -216,7 +216,7 @@ func (e *Engine) CheckObject(ctx context.Context, kind Kind, name string) error 
 		}
 		labels = c.Spec.Labels
 	}
-	if why := reservedObject(name, labels); why != "" {
+	if why := ReservedObject(name, labels); why != "" {
 		return &Refusal{Kind: string(kind), Name: name, Reason: why}
 	}
 	_, secrets, configs, err := e.reservedUseNow(ctx)

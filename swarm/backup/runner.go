@@ -198,8 +198,8 @@ func (r *Runner) copyEnvironment(ctx context.Context, m *Manifest) error {
 	m.Owners = map[string]string{}
 	nets := map[string]bool{}
 	for _, s := range services {
-		if s.Spec.Name == swarm.AgentService {
-			continue // redeployed from the Nodes page with the portal's own keys
+		if s.Reserved != "" {
+			continue // Berth's own (the agents, the load balancer, Berth): redeployed from their own pages, never restored by an operator
 		}
 		m.Services = append(m.Services, s.Spec)
 		if s.Owner != "" {
@@ -218,6 +218,9 @@ func (r *Runner) copyEnvironment(ctx context.Context, m *Manifest) error {
 		return err
 	}
 	for _, c := range configs {
+		if swarm.ReservedObject(c.Name, c.Labels) != "" {
+			continue
+		}
 		full, err := r.Engine.Object(ctx, swarm.KindConfig, c.Name)
 		if err != nil {
 			return err
@@ -229,7 +232,7 @@ func (r *Runner) copyEnvironment(ctx context.Context, m *Manifest) error {
 		return err
 	}
 	for _, s := range secrets {
-		if s.Labels[swarm.AgentLabel] != "" {
+		if swarm.ReservedObject(s.Name, s.Labels) != "" {
 			continue
 		}
 		c := SecretCopy{Name: s.Name, Labels: s.Labels}

@@ -381,12 +381,12 @@ func TestKillingBerthMidBackupLeavesNoCompleteSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	// 400 MB of random data takes seconds to compress: long enough to be killed in the middle.
-	runOnce(t, ctx, cli, "head -c 400000000 /dev/urandom > /v/blob", "bulk")
 	first := serve()
 	ts := &testServer{t: t, URL: "http://" + addr}
 	if r := ts.api(t, token, http.MethodPost, "/api/v1/volumes", map[string]string{"name": "bulk"}); r.Status != http.StatusCreated {
 		t.Fatalf("mapping: %d %s", r.Status, r.Body)
 	}
+	runOnce(t, ctx, cli, "head -c 400000000 /dev/urandom > /v/blob", "bulk")
 	if code, body := call(http.MethodPost, "/api/v1/backups"); code != http.StatusAccepted {
 		t.Fatalf("back up now: %d %s", code, body)
 	}

@@ -56,6 +56,7 @@ type Engine interface {
 	ExportVolume(ctx context.Context, volume string, w io.Writer) error
 	ImportVolume(ctx context.Context, volume string, r io.Reader) error
 	VolumeExists(ctx context.Context, volume string) (bool, error)
+	VolumeMadeByBerth(ctx context.Context, volume string) (exists, made bool, err error)
 	ArchiveVolumeInto(ctx context.Context, volume, hostDir, name, probe string) (swarm.ArchiveAnswer, error)
 	RestoreArchiveInto(ctx context.Context, volume, hostDir, name, sha256 string) (int64, error)
 	RemoveLeftoverHelpers(ctx context.Context) (int, error)

@@ -271,7 +271,7 @@ func TestTerminalReachesOnlyRunningContainersBerthCanReach(t *testing.T) {
 		list := s.op.get("/containers")
 		return strings.Contains(list.Body, `href="/terminal/`+taskContainer+`"`) && strings.Contains(list.Body, name)
 	})
-	// A stopped container: a clear message and a clean close.
+	// A container that is no service's task (here also stopped): a clear message and a clean close.
 	created, err := s.docker.ContainerCreate(ctx, &container.Config{Image: "berth-test/busybox:latest", Cmd: []string{"true"}}, nil, nil, nil, "")
 	if err != nil {
 		t.Fatal(err)
@@ -285,8 +285,8 @@ func TestTerminalReachesOnlyRunningContainersBerthCanReach(t *testing.T) {
 	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	_, msg, _ := ws.Read(rctx)
 	cancel()
-	if !strings.Contains(string(msg), "is not running") {
-		t.Errorf("stopped container: %q", msg)
+	if !strings.Contains(string(msg), "not a task of a swarm service") {
+		t.Errorf("a container that is no service's task: %q", msg)
 	}
 	ws.CloseNow()
 	// A task on a worker: Berth says why it cannot open it yet.

@@ -97,17 +97,22 @@ func (h *Handlers) createMapping(c echo.Context, name string, adopt bool) error 
 	if err := h.guardVolume(c, "volume.create", name); err != nil {
 		return err
 	}
+	if _, err := h.store.VolumeMapping(ctx, name); err == nil {
+		return store.ErrMappingExists
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	states, err := h.engine.MappingStates(ctx, []string{name})
 	if err != nil {
 		return err
 	}
 	st := states[name]
-	exists := len(st.Copies) > 0 || len(st.UsedBy) > 0
-	if ok, err := h.engine.VolumeExists(ctx, name); err != nil {
+	local, made, err := h.engine.VolumeMadeByBerth(ctx, name)
+	if err != nil {
 		return err
-	} else if ok {
-		exists = true
 	}
+	// A volume Berth made (a restore's new volume) maps as it is; any other that exists somewhere is adopted.
+	exists := !made && (local || len(st.Copies) > 0 || len(st.UsedBy) > 0)
 	action, detail := "volume.create", ""
 	if exists {
 		if !adopt || !isAdmin(c) {

@@ -14,6 +14,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/pkg/stdcopy"
 )
 
@@ -63,12 +64,27 @@ func (e *Engine) ExportVolume(ctx context.Context, volume string, w io.Writer) e
 // ImportVolume writes a tar archive (as ExportVolume makes) into the volume on the
 // engine's node, creating the volume if it does not exist; files of the same name are replaced.
 func (e *Engine) ImportVolume(ctx context.Context, volume string, r io.Reader) error {
+	if err := e.ensureVolume(ctx, volume); err != nil {
+		return err
+	}
 	id, remove, err := e.volumeHelper(ctx, volume, "restore")
 	if err != nil {
 		return err
 	}
 	defer remove()
 	return e.putArchive(ctx, id, helperMount, r)
+}
+
+// ensureVolume creates a missing volume as Berth's (its managed label), so a restore's
+// new volume can be mapped later without being adopted; an existing one stays as it is.
+func (e *Engine) ensureVolume(ctx context.Context, name string) error {
+	if ok, err := e.VolumeExists(ctx, name); err != nil || ok {
+		return err
+	}
+	if _, err := e.cli.VolumeCreate(ctx, volume.CreateOptions{Name: name, Driver: "local", Labels: map[string]string{ManagedLabel: "true"}}); err != nil {
+		return e.wrap(err)
+	}
+	return nil
 }
 
 // VolumeExists reports whether the engine's node has the volume.
@@ -81,6 +97,18 @@ func (e *Engine) VolumeExists(ctx context.Context, volume string) (bool, error) 
 		return false, e.wrap(err)
 	}
 	return true, nil
+}
+
+// VolumeMadeByBerth says whether the volume exists on the engine's node and whether Berth created it (its managed label).
+func (e *Engine) VolumeMadeByBerth(ctx context.Context, volume string) (exists, made bool, err error) {
+	v, err := e.cli.VolumeInspect(ctx, volume)
+	if cerrdefs.IsNotFound(err) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, e.wrap(err)
+	}
+	return true, v.Labels[ManagedLabel] == "true", nil
 }
 
 // ArchiveAnswer is the backup helper's report on the archive it wrote.
@@ -161,6 +189,9 @@ func (e *Engine) helperAnswer(ctx context.Context, id string, answer any) error 
 // node: it checks the archive hostDir/name (mounted read-only) against sha256 and
 // writes it into the volume, which is created if missing. It answers the bytes written.
 func (e *Engine) RestoreArchiveInto(ctx context.Context, volume, hostDir, name, sha256 string) (int64, error) {
+	if err := e.ensureVolume(ctx, volume); err != nil {
+		return 0, err
+	}
 	img, err := e.helperImage(ctx, volume)
 	if err != nil {
 		return 0, err

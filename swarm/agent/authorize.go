@@ -14,6 +14,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
 )
 
 // HelperLabel marks the helper containers Berth runs on a node; the agent lets a
@@ -60,7 +61,7 @@ func APIPath(p string) string {
 
 // NeedsBody says whether the rules read this call's body.
 func NeedsBody(method, path string) bool {
-	return method == http.MethodPost && (path == "/containers/create" || strings.HasSuffix(path, "/exec"))
+	return method == http.MethodPost && (path == "/containers/create" || path == "/volumes/create" || strings.HasSuffix(path, "/exec"))
 }
 
 // Refusal is a call the grant does not allow, with the reason.
@@ -141,6 +142,8 @@ func authorizeVolumeWork(ctx context.Context, g Grant, selfImage string, r Reque
 		return nil
 	case len(seg) == 2 && seg[0] == "volumes" && seg[1] == g.Volume && (r.Method == http.MethodGet || r.Method == http.MethodDelete && g.Action == ActRestore):
 		return nil
+	case r.Method+" "+r.Path == "POST /volumes/create" && g.Action == ActRestore:
+		return checkVolumeSpec(g, r.Body)
 	case r.Method+" "+r.Path == "POST /containers/create":
 		return checkHelperSpec(ctx, g, selfImage, r.Body, look)
 	case len(seg) >= 2 && seg[0] == "containers":
@@ -164,6 +167,28 @@ func authorizeVolumeWork(ctx context.Context, g Grant, selfImage string, r Reque
 		return nil
 	}
 	return refuse("%s %s is not part of %s", r.Method, r.Path, g.Action)
+}
+
+// checkVolumeSpec allows creating the granted volume only as Berth makes it: the local
+// driver, Berth's label, no driver options (which could bind any host folder).
+func checkVolumeSpec(g Grant, body []byte) error {
+	var spec volume.CreateOptions
+	if err := json.Unmarshal(body, &spec); err != nil {
+		return refuse("the volume spec cannot be read")
+	}
+	if spec.Name != g.Volume || (spec.Driver != "" && spec.Driver != "local") {
+		return refuse("only the granted volume %s, with the local driver, may be created", g.Volume)
+	}
+	for k := range spec.Labels {
+		if k != "berth.managed" {
+			return refuse("a restored volume carries no label %s", k)
+		}
+	}
+	spec.Name, spec.Driver, spec.Labels = "", "", nil
+	if f := firstSet(reflect.ValueOf(spec), "Volume"); f != "" {
+		return refuse("a restored volume may not set %s", f)
+	}
+	return nil
 }
 
 // helperEntrypoint is the agent image's own binary, the only program a helper runs.
@@ -197,7 +222,7 @@ func checkHelperSpec(ctx context.Context, g Grant, selfImage string, body []byte
 			return refuse("a helper carries no label %s", k)
 		}
 	}
-	if len(cfg.Cmd) == 0 || !slices.Contains(helperCommands, cfg.Cmd[0]) {
+	if len(cfg.Cmd) > 0 && !slices.Contains(helperCommands, cfg.Cmd[0]) { // none: a helper that is only copied into and out of
 		return refuse("a helper runs only %s", strings.Join(helperCommands, ", "))
 	}
 	if len(cfg.Entrypoint) > 0 && !slices.Equal(cfg.Entrypoint, helperEntrypoint) {

@@ -157,3 +157,29 @@ func TestAPIPathDropsTheVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestRestoreGrantCreatesOnlyItsVolumeAsBerthMakesIt(t *testing.T) {
+	g := Grant{Action: ActRestore, Volume: "data"}
+	for _, tc := range []struct {
+		name string
+		body map[string]any
+		want string
+	}{
+		{"the granted volume, as Berth makes it", map[string]any{"Name": "data", "Driver": "local", "Labels": map[string]string{"berth.managed": "true"}}, ""},
+		{"another volume", map[string]any{"Name": "other", "Driver": "local"}, "only the granted volume"},
+		{"a bind of the host's root through driver options", map[string]any{"Name": "data", "Driver": "local", "DriverOpts": map[string]string{"type": "none", "o": "bind", "device": "/"}}, "DriverOpts"},
+		{"another driver", map[string]any{"Name": "data", "Driver": "nfs"}, "local driver"},
+		{"a label of Berth's own", map[string]any{"Name": "data", "Labels": map[string]string{"berth.reserved": "true"}}, "no label"},
+	} {
+		err := Authorize(context.Background(), g, "sha256:self", Request{Method: "POST", Path: "/volumes/create", Body: spec(t, tc.body)}, fakeNode{})
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: refused: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: %v, want a refusal saying %q", tc.name, err, tc.want)
+		}
+	}
+	if err := Authorize(context.Background(), Grant{Action: ActUpload, Volume: "data"}, "sha256:self", Request{Method: "POST", Path: "/volumes/create", Body: spec(t, map[string]any{"Name": "data"})}, fakeNode{}); err == nil {
+		t.Error("an upload grant created a volume")
+	}
+}

@@ -204,3 +204,22 @@ func TestUnpackTakesOnlyTheStagingFolder(t *testing.T) {
 		t.Error("it was written")
 	}
 }
+
+func TestArchivesUnpackToNoMoreThanTheUploadLimit(t *testing.T) {
+	big := strings.Repeat("0", 600) // compresses to a few bytes: a small upload that unpacks large
+	es := []entry{{name: "a", body: big}, {name: "b", body: big}}
+	for kind, body := range map[string][]byte{KindTar: tarOf(t, es), KindTgz: gzOf(tarOf(t, es)), KindZip: zipOf(t, es)} {
+		root := t.TempDir()
+		os.WriteFile(filepath.Join(root, "existing"), []byte("kept"), 0o644)
+		_, err := Write(Request{Root: root, Dest: "/", Kind: kind, Size: int64(len(body)), MaxTotal: 1000}, bytes.NewReader(body))
+		if err == nil || !strings.Contains(err.Error(), "unpacks to more than 1000 bytes") {
+			t.Errorf("%s of %d bytes unpacking to 1200 with a limit of 1000: %v", kind, len(body), err)
+		}
+		if got := strings.Join(tree(t, root), " "); got != "existing=kept" {
+			t.Errorf("%s: the volume changed: %s", kind, got)
+		}
+		if _, err := Write(Request{Root: t.TempDir(), Dest: "/", Kind: kind, Size: int64(len(body)), MaxTotal: 1200}, bytes.NewReader(body)); err != nil {
+			t.Errorf("%s unpacking to exactly the limit: %v", kind, err)
+		}
+	}
+}

@@ -57,6 +57,14 @@ func run(ctx context.Context, args []string) error {
 	// whatever tests leave behind (a killed test's own engines) at the end.
 	enginetest.DestroyLeftovers()
 	defer enginetest.DestroyLeftovers()
+	if os.Getenv("CI") == "true" && !hostEngineRuns() {
+		// CI's machine has no engine of its own: check here that the suite runs beside one.
+		start := time.Now()
+		if err := enginetest.CheckBesideAHostEngine(ctx); err != nil {
+			return fmt.Errorf("beside a host engine: %w", err)
+		}
+		fmt.Printf("testenv: beside a host engine's firewall (FORWARD DROP, DOCKER-USER) a swarm came up and the host's rules were left as found (%s)\n", time.Since(start).Round(time.Millisecond))
+	}
 	start := time.Now()
 	cluster, err := enginetest.StartCluster(ctx, *nodes)
 	if err != nil {
@@ -96,4 +104,9 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("go test: %w", err)
 	}
 	return nil
+}
+
+// hostEngineRuns reports whether a Docker engine other than the test command's own runs on this machine.
+func hostEngineRuns() bool {
+	return exec.Command("pgrep", "-x", "dockerd").Run() == nil
 }

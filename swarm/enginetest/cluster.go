@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/docker/docker/api/types/swarm"
 )
@@ -87,6 +88,12 @@ func (c *Cluster) formSwarm(ctx context.Context) error {
 		return err
 	}
 	for _, n := range c.Nodes[1:] {
+		if !reachable(n.Name, c.Manager().Addr+":2377", 5*time.Second) {
+			if hint := firewallHint(); hint != "" {
+				return fmt.Errorf("swarm join %s: %s", n.Name, hint)
+			}
+			return fmt.Errorf("swarm join %s: the manager's port %s:2377 does not answer from %s", n.Name, c.Manager().Addr, n.Name)
+		}
 		cli, err := n.Client()
 		if err != nil {
 			return err

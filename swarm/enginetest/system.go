@@ -23,6 +23,9 @@ func run(args ...string) error {
 
 // ensureBridge creates the host bridge every test namespace is attached to.
 func ensureBridge() error {
+	if err := allowBridgeTraffic(); err != nil {
+		return err
+	}
 	if _, err := os.Stat("/sys/class/net/" + bridgeName); err == nil {
 		return nil
 	}
@@ -38,11 +41,12 @@ func ensureBridge() error {
 	return nil
 }
 
-// RemoveBridge deletes the host bridge once no namespace uses it any more.
+// RemoveBridge deletes the host bridge, and the firewall rule for it, once no namespace uses it any more.
 func RemoveBridge() {
 	entries, _ := os.ReadDir("/sys/class/net/" + bridgeName + "/brif")
 	if len(entries) == 0 {
 		_ = run("ip", "link", "del", bridgeName)
+		removeBridgeRules()
 	}
 }
 

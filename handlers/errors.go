@@ -46,7 +46,7 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 	} else {
 		h.log.Warn("request refused", "method", c.Request().Method, "path", loggedPath(path), "status", status, "reason", msg)
 	}
-	if strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/hooks/") {
+	if h.jsonRoutes[c.Request().Method+" "+c.Path()] || strings.HasPrefix(path, "/api/") {
 		_ = c.JSON(status, map[string]string{"error": msg})
 		return
 	}

@@ -112,6 +112,8 @@ type Handlers struct {
 	domains  *domainCache
 	backups  *backup.Runner
 	cfg      Config
+	// jsonRoutes are the routes that answer JSON ("METHOD /pattern"), errors included.
+	jsonRoutes map[string]bool
 }
 
 // New builds the handlers; sessions are kept in the store's database.

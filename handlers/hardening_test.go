@@ -185,3 +185,15 @@ func TestAdminResetsRevokeTheUsersAPITokens(t *testing.T) {
 		}
 	}
 }
+
+func TestTheUploadRouteAnswersRefusalsInJSON(t *testing.T) {
+	ts := newServer(t, unreachableEngine)
+	op := ts.signedIn("op", store.RoleOperator)
+	op.get("/volumes")
+	req, _ := http.NewRequest(http.MethodPut, ts.URL+"/volumes/nosuch/files?name=a.txt", strings.NewReader("x"))
+	req.Header.Set("X-CSRF-Token", op.csrf)
+	p := op.do(req)
+	if p.Status != http.StatusNotFound || !strings.HasPrefix(p.Header.Get("Content-Type"), "application/json") || !strings.Contains(p.Body, `"error":"No volume mapping named nosuch."`) {
+		t.Errorf("the upload form's route refused with %d %s %q: the form shows only what it can read", p.Status, p.Header.Get("Content-Type"), truncate(p.Body, 200))
+	}
+}

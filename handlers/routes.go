@@ -220,7 +220,11 @@ func (h *Handlers) Register(e *echo.Echo) {
 	e.Use(h.requestLog, middleware.Recover(), securityHeaders)
 	e.GET("/static/*", staticFiles())
 	uiChain := []echo.MiddlewareFunc{echo.WrapMiddleware(h.sessions.LoadAndSave), h.loadUser, h.checkCSRF}
+	h.jsonRoutes = map[string]bool{}
 	for _, r := range h.Routes() {
+		if r.API || r.Hook || r.Upload {
+			h.jsonRoutes[r.Method+" "+r.Path] = true // their errors are JSON too
+		}
 		var mw []echo.MiddlewareFunc
 		switch {
 		case r.Hook:

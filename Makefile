@@ -2,7 +2,7 @@
 .PHONY: run test generate build
 
 run:
-	go run ./cmd/berth
+	CGO_ENABLED=0 go run ./cmd/berth
 
 test:
 	go run ./cmd/testenv

@@ -68,6 +68,7 @@ type Engine interface {
 	RemoveAgent(ctx context.Context) error
 	ReplaceAgentKeys(k agent.Keys) error
 	AgentsUnavailable(ctx context.Context) string
+	HelperProblem() string
 	CreateMappingVolume(ctx context.Context, name string) error
 	RemoveMappingVolume(ctx context.Context, name string) error
 

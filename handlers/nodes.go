@@ -40,7 +40,8 @@ func (h *Handlers) nodeRowsAndAgents(c echo.Context) ([]views.NodeRow, views.Age
 	if err != nil {
 		return nil, views.AgentsPanel{}, err
 	}
-	panel := views.AgentsPanel{Deployed: deployed, Current: deployed, Local: h.engine.Cached().NodeName, CanDeploy: h.engine.AgentsUnavailable(ctx)}
+	panel := views.AgentsPanel{Deployed: deployed, Current: deployed, Local: h.engine.Cached().NodeName, CanDeploy: h.engine.AgentsUnavailable(ctx),
+		HelperProblem: h.engine.HelperProblem()}
 	rows := make([]views.NodeRow, 0, len(nodes))
 	for _, n := range nodes {
 		r := nodeRow(n)

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/store"
+	"github.com/berthhq/berth/swarm/enginetest"
 	"github.com/chromedp/chromedp"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -36,7 +37,7 @@ var (
 	helperErr  error
 )
 
-// staticBerth builds the static Berth binary that helper containers run (the test binary itself is not static).
+// staticBerth builds Berth as the README's run command does, for helper containers to run (the test binary itself is not static).
 func staticBerth(t *testing.T) string { return staticBerthTB(t) }
 
 func staticBerthTB(t testing.TB) string {
@@ -48,7 +49,12 @@ func staticBerthTB(t testing.TB) string {
 		}
 		helperPath = filepath.Join(dir, "berth")
 		cmd := exec.Command("go", "build", "-o", helperPath, "../cmd/berth")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		_, env, err := enginetest.READMERunEnv("../README.md")
+		if err != nil {
+			helperErr = err
+			return
+		}
+		cmd.Env = append(os.Environ(), env...) // nothing of its own: what the README says is what works
 		if out, err := cmd.CombinedOutput(); err != nil {
 			helperErr = fmt.Errorf("%v: %s", err, out)
 		}

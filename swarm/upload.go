@@ -230,6 +230,9 @@ func (e *Engine) copyHelper(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if p := e.HelperProblem(); p != "" {
+		return errors.New(p)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("the upload helper binary: %w", err)

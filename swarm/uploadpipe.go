@@ -142,6 +142,9 @@ func (e *Engine) sharedHelper() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if p := e.HelperProblem(); p != "" {
+		return "", errors.New(p)
+	}
 	want, err := os.Stat(src)
 	if err != nil {
 		return "", err

@@ -82,6 +82,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("berth listening", "addr", ln.Addr().String(), "data", cfg.DataDir)
+	if p := engine.HelperProblem(); p != "" {
+		log.Error("node-local work is off", "reason", p) // uploads and restores refuse with the same words
+	}
 	select {
 	case err := <-errc:
 		return err

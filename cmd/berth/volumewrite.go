@@ -28,7 +28,13 @@ func volumeWrite(args []string, stdin io.Reader, stdout io.Writer) error {
 		return err
 	}
 	var written []volumewrite.Written
-	var err error
+	// What a crashed upload left is removed first; this upload's folder is held meanwhile.
+	release, err := volumewrite.Hold(*root, *stage)
+	if err == nil {
+		defer release()
+	}
+	volumewrite.RemoveStale(*root)
+	err = nil
 	if *fifo != "" {
 		err = unpackFrom(*fifo, *root, *stage)
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/berthhq/berth/swarm/volumewrite"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -50,6 +51,9 @@ func WriteArchive(root string, w io.Writer) (ArchiveResult, error) {
 		rel, err := filepath.Rel(root, path)
 		if err != nil || rel == "." {
 			return err
+		}
+		if volumewrite.InStaging(filepath.ToSlash(rel)) {
+			return filepath.SkipDir // an upload's staging folder is not the volume's data
 		}
 		info, err := d.Info()
 		if err != nil {

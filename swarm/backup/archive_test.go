@@ -3,6 +3,7 @@ package backup
 import (
 	"archive/tar"
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,5 +73,42 @@ func TestExtractRefusesEscapesAndWritesThroughLinks(t *testing.T) {
 		if _, err := os.Stat("/tmp/evil"); err == nil {
 			t.Fatalf("%s: wrote /tmp/evil", name)
 		}
+	}
+}
+
+func TestBackupsLeaveUploadStagingFoldersOut(t *testing.T) {
+	src := t.TempDir()
+	os.MkdirAll(filepath.Join(src, ".berth-upload-0123456789abcdef", "half"), 0o755)
+	os.WriteFile(filepath.Join(src, ".berth-upload-0123456789abcdef", "half", "file"), []byte("partial"), 0o644)
+	os.WriteFile(filepath.Join(src, "kept.txt"), []byte("data"), 0o644)
+	var buf bytes.Buffer
+	if _, err := WriteArchive(src, &buf); err != nil {
+		t.Fatal(err)
+	}
+	dst := t.TempDir()
+	if _, err := ExtractArchive(bytes.NewReader(buf.Bytes()), dst); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dst)
+	if len(entries) != 1 || entries[0].Name() != "kept.txt" {
+		t.Errorf("the archive holds %v, want only kept.txt", entries)
+	}
+	// The engine's archive stream (the slow path) is filtered the same way.
+	var raw, out bytes.Buffer
+	tw := tar.NewWriter(&raw)
+	for _, name := range []string{"./", "./.berth-upload-0123456789abcdef/", "./.berth-upload-0123456789abcdef/f", "./kept.txt"} {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644})
+	}
+	tw.Close()
+	if err := withoutStaging(&out, func(w io.Writer) error { _, err := io.Copy(w, &raw); return err }); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	tr := tar.NewReader(&out)
+	for h, err := tr.Next(); err == nil; h, err = tr.Next() {
+		names = append(names, h.Name)
+	}
+	if strings.Join(names, " ") != "./ ./kept.txt" {
+		t.Errorf("the filtered stream holds %v", names)
 	}
 }

@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"archive/tar"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/berthhq/berth/swarm"
 	"github.com/berthhq/berth/swarm/agent"
+	"github.com/berthhq/berth/swarm/volumewrite"
 )
 
 // Engine is what snapshots read from the swarm and restores write to it.
@@ -369,7 +371,7 @@ func (r *Runner) copyVolume(ctx context.Context, draft Draft, m *Manifest, v *Vo
 	}
 	p := Progress{ID: m.ID, Action: "backup", Phase: "copying volumes", Volume: v.Mapping + " on " + v.Node, StartedAt: m.Started}
 	raw := &countingWriter{w: enc, progressCounter: progressCounter{report: func(n int64) { p.Done = n; r.setProgress(p) }}}
-	err = work.ExportVolume(ctx, v.Mapping, raw)
+	err = withoutStaging(raw, func(w io.Writer) error { return work.ExportVolume(ctx, v.Mapping, w) })
 	if err == nil {
 		err = enc.Close()
 	}
@@ -515,4 +517,30 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.add(n)
 	return n, err
+}
+
+// withoutStaging copies the tar stream export writes into w, leaving out uploads' staging folders.
+func withoutStaging(w io.Writer, export func(io.Writer) error) error {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(export(pw)) }()
+	defer pr.Close()
+	tr, tw := tar.NewReader(pr), tar.NewWriter(w)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return tw.Close()
+		}
+		if err != nil {
+			return err
+		}
+		if volumewrite.InStaging(h.Name) {
+			continue
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			return err
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 type entry struct {
@@ -220,6 +221,37 @@ func TestArchivesUnpackToNoMoreThanTheUploadLimit(t *testing.T) {
 		}
 		if _, err := Write(Request{Root: t.TempDir(), Dest: "/", Kind: kind, Size: int64(len(body)), MaxTotal: 1200}, bytes.NewReader(body)); err != nil {
 			t.Errorf("%s unpacking to exactly the limit: %v", kind, err)
+		}
+	}
+}
+
+func TestStaleStagingFoldersAreRemovedAndHeldOnesKept(t *testing.T) {
+	root := t.TempDir()
+	old, held, fresh := ".berth-upload-00000000aaaaaaaa", ".berth-upload-00000000bbbbbbbb", ".berth-upload-00000000cccccccc"
+	for _, d := range []string{old, held, fresh, "data"} {
+		os.MkdirAll(filepath.Join(root, d, "x"), 0o755)
+	}
+	long := time.Now().Add(-time.Hour)
+	for _, d := range []string{old, held, "data"} {
+		os.Chtimes(filepath.Join(root, d), long, long)
+	}
+	release, err := Hold(root, held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := RemoveStale(root); n != 1 {
+		t.Errorf("removed %d folders, want 1 (the crashed upload's)", n)
+	}
+	if got := strings.Join(tree(t, root), " "); !strings.Contains(got, held+"/") || !strings.Contains(got, fresh+"/") || strings.Contains(got, old) || !strings.Contains(got, "data/") {
+		t.Errorf("after the clean-up: %s", got)
+	}
+	release() // the upload ended without finishing (a crash releases the same way)
+	if n := RemoveStale(root); n != 1 {
+		t.Errorf("a released old folder: removed %d, want 1", n)
+	}
+	for name, want := range map[string]bool{old + "/x": true, "./" + held: true, "data/" + old: false, ".berth-upload-short": false, "data": false} {
+		if InStaging(name) != want {
+			t.Errorf("InStaging(%q) = %v", name, !want)
 		}
 	}
 }

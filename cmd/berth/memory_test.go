@@ -22,15 +22,22 @@ import (
 const idleLimitMiB = 40
 
 // idleResidentMiB builds Berth as the README's run command does, starts `berth serve`
-// against the test swarm's manager with a fresh data folder, waits until it answers
-// and its live model has settled, and reads its resident memory from /proc.
+// against an engine of its own (a Berth starting on the shared swarm would upgrade the
+// other tests' agents and clear their helpers) with a fresh data folder, waits until it
+// answers and its status loop and live model have run, and reads its resident memory from /proc.
 func idleResidentMiB(tb testing.TB) float64 {
 	tb.Helper()
-	cluster := enginetest.Shared(tb)
+	node := enginetest.Dedicated(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	bin := filepath.Join(tb.TempDir(), "berth")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	_, env, err := enginetest.READMERunEnv("../../README.md")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), env...)
+	if out, err := build.CombinedOutput(); err != nil {
 		tb.Fatalf("build: %v\n%s", err, out)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -40,7 +47,7 @@ func idleResidentMiB(tb testing.TB) float64 {
 	addr := l.Addr().String()
 	l.Close()
 	cmd := exec.CommandContext(ctx, bin, "serve")
-	cmd.Env = []string{"BERTH_ADDR=" + addr, "BERTH_DATA=" + filepath.Join(tb.TempDir(), "data"), "DOCKER_HOST=" + cluster.Manager().Host(), "PATH=" + os.Getenv("PATH")}
+	cmd.Env = []string{"BERTH_ADDR=" + addr, "BERTH_DATA=" + filepath.Join(tb.TempDir(), "data"), "DOCKER_HOST=" + node.Host(), "PATH=" + os.Getenv("PATH")}
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}

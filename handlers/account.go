@@ -121,6 +121,9 @@ func (h *Handlers) CreateToken(c echo.Context) error {
 // RevokeToken revokes one of the user's own tokens; another user's token is answered as not found.
 func (h *Handlers) RevokeToken(c echo.Context) error {
 	u := currentUser(c)
+	if ok, err := h.askFirst(c, "Revoke this API token? Scripts using it stop working.", "/account"); !ok {
+		return err
+	}
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
 		return echo.NewHTTPError(http.StatusNotFound, "You have no such token.")

@@ -38,6 +38,9 @@ func (h *Handlers) DeployAgents(c echo.Context) error {
 // RotateAgentKeys makes new agent keys, keeps them, and redeploys deployed agents with them.
 func (h *Handlers) RotateAgentKeys(c echo.Context) error {
 	ctx := c.Request().Context()
+	if ok, err := h.askFirst(c, "Rotate the agents' keys? Every agent is redeployed; terminals and uploads on other nodes pause meanwhile.", "/nodes"); !ok {
+		return err
+	}
 	keys, err := agent.NewKeys(time.Now())
 	if err != nil {
 		return err
@@ -62,6 +65,9 @@ func (h *Handlers) RotateAgentKeys(c echo.Context) error {
 
 // RemoveAgents removes the agent service and its keys' secrets.
 func (h *Handlers) RemoveAgents(c echo.Context) error {
+	if ok, err := h.askFirst(c, "Remove the agents? Terminals, uploads, backups and restores then work only on this node.", "/nodes"); !ok {
+		return err
+	}
 	if err := h.engine.RemoveAgent(c.Request().Context()); err != nil {
 		return h.agentsFailed(c, "agents.remove", "", "The agents were not removed: ", err)
 	}

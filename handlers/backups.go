@@ -356,6 +356,9 @@ func (h *Handlers) RestoreVolume(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if ok, err := h.askFirst(c, "Restore this snapshot's copy into the volume? Files of the same name there are replaced.", "/backups/"+s.ID); !ok {
+		return err
+	}
 	req := backup.VolumeRestore{Snapshot: s.ID, Node: c.FormValue("node"), Volume: c.FormValue("target_volume"),
 		ScaleDown: c.FormValue("scale_down") == "true", InUseOK: c.FormValue("confirm_in_use") == "true"}
 	req.Mapping, req.From, _ = strings.Cut(c.FormValue("mapping"), "@")
@@ -403,6 +406,9 @@ func (h *Handlers) restoreObjects(c echo.Context, id string) ([]backup.PlanItem,
 func (h *Handlers) RestoreObjects(c echo.Context) error {
 	s, err := h.snapshot(c, c.Param("id"))
 	if err != nil {
+		return err
+	}
+	if ok, err := h.askFirst(c, "Create the missing objects from this snapshot?", "/backups/"+s.ID); !ok {
 		return err
 	}
 	plan, err := h.restoreObjects(c, s.ID)

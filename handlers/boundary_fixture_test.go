@@ -260,6 +260,7 @@ func (f *boundaryFixture) form(method, path string, form url.Values) (int, strin
 		form = url.Values{}
 	}
 	form.Set("_csrf", f.op.csrf)
+	form.Set("confirmed", "yes") // an attacker says yes to every question
 	p := f.op.send(method, path, form)
 	return p.Status, p.Body
 }

@@ -197,13 +197,18 @@ func (c *client) streamFor(path string, d time.Duration) page {
 	return page{Status: res.StatusCode, Body: string(body), Header: res.Header, Location: res.Header.Get("Location")}
 }
 
-// post submits a form with the CSRF token of the last page seen.
+// post submits a form with the CSRF token of the last page seen, as a user who said yes to
+// any confirmation (TestDestructiveActionsAskFirst sends them unconfirmed; a form with
+// confirmed set to "" goes unconfirmed).
 func (c *client) post(path string, form url.Values) page {
 	if form == nil {
 		form = url.Values{}
 	}
 	if form.Get("_csrf") == "" {
 		form.Set("_csrf", c.csrf)
+	}
+	if _, set := form["confirmed"]; !set {
+		form.Set("confirmed", "yes")
 	}
 	return c.postRaw(path, form)
 }

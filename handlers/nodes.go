@@ -338,6 +338,9 @@ func (h *Handlers) DeleteNodeLabel(c echo.Context) error {
 		return err
 	}
 	key := c.FormValue("key")
+	if ok, err := h.askFirst(c, "Remove the label "+key+"? Services placed by it may move.", "/nodes/"+c.Param("id")); !ok {
+		return err
+	}
 	if err := h.changeNode(c, d, "node.label-remove", key, func(s *dswarm.NodeSpec) { delete(s.Labels, key) }); err != nil || c.Response().Committed {
 		return err
 	}

@@ -197,6 +197,9 @@ func (h *Handlers) ConfigPage(c echo.Context) error {
 func (h *Handlers) DeleteObject(c echo.Context) error {
 	kind := kindOf(c)
 	name := c.Param("name")
+	if ok, err := h.askFirst(c, "Delete "+string(kind)+" "+name+"?", "/"+string(kind)+"s"); !ok {
+		return err
+	}
 	if _, err := h.removeObject(c, kind, name); errors.Is(err, swarm.ErrNotFound) || errors.Is(err, swarm.ErrRefused) {
 		return err
 	} else if err != nil {

@@ -133,6 +133,9 @@ func (h *Handlers) DeleteRegistry(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if ok, err := h.askFirst(c, "Delete your credential for "+cred.URL+"? Later deploys of images from it go without a login.", "/registries"); !ok {
+		return err
+	}
 	if _, err := h.store.DeleteRegistryCredential(c.Request().Context(), cred.UserID, cred.ID); err != nil {
 		return err
 	}

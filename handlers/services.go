@@ -186,6 +186,9 @@ func (h *Handlers) RollbackService(c echo.Context) error {
 	if err := h.guardService(c, "service.rollback", name); err != nil {
 		return err
 	}
+	if ok, err := h.askFirst(c, "Return "+name+" to its previous spec?", "/services/"+name); !ok {
+		return err
+	}
 	_, err := h.engine.RollbackService(c.Request().Context(), name)
 	h.audit(c, "service.rollback", "service:"+name, outcomeOf(err), "")
 	return h.actionResult(c, name, "Rolling "+name+" back to its previous spec.", err)

@@ -124,6 +124,11 @@ func (h *Handlers) SetDisabled(c echo.Context) error {
 		return err
 	}
 	disabled := c.FormValue("disabled") == "true"
+	if disabled {
+		if ok, err := h.askFirst(c, "Disable "+u.Username+"? Their sessions end at once.", "/team"); !ok {
+			return err
+		}
+	}
 	if err := h.store.SetDisabled(c.Request().Context(), u.ID, disabled); err != nil {
 		return err
 	}
@@ -168,6 +173,10 @@ func (h *Handlers) ResetTwoFactor(c echo.Context) error {
 	if !u.TOTPEnabled {
 		return h.redirectNotice(c, "/team", u.Username+" has no two-factor authentication to reset.")
 	}
+	if ok, err := h.askFirst(c, "Reset two-factor authentication of "+u.Username+"? They must enrol again.", "/team"); !ok {
+		return err
+	}
+
 	ctx := c.Request().Context()
 	if err := h.store.DisableTOTP(ctx, u.ID); err != nil {
 		return err

@@ -93,6 +93,9 @@ func (h *Handlers) Confirm2FA(c echo.Context) error {
 func (h *Handlers) Disable2FA(c echo.Context) error {
 	ctx := c.Request().Context()
 	u := currentUser(c)
+	if ok, err := h.askFirst(c, "Turn two-factor authentication off?", "/account"); !ok {
+		return err
+	}
 	required, err := h.store.Require2FA(ctx)
 	if err != nil {
 		return err

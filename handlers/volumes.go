@@ -178,6 +178,9 @@ func (h *Handlers) deleteMapping(c echo.Context, name string) error {
 // DeleteMapping deletes a volume mapping nobody mounts.
 func (h *Handlers) DeleteMapping(c echo.Context) error {
 	name := c.Param("name")
+	if ok, err := h.askFirst(c, "Delete mapping "+name+" and its volume on the manager? Its data there is lost.", "/volumes"); !ok {
+		return err
+	}
 	if err := h.deleteMapping(c, name); errors.Is(err, store.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusNotFound, "No volume mapping named "+name+".")
 	} else if errors.Is(err, swarm.ErrRefused) {

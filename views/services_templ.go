@@ -697,7 +697,7 @@ func ServicePage(p Page, d ServiceDetail) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 60, "<button type=\"submit\" class=\"outline\" hx-confirm=\"Return to the previous spec?\">Roll back</button></form><details><summary>Delete the service</summary><form method=\"post\" action=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 60, "<button type=\"submit\" class=\"outline\" data-confirm=\"Return to the previous spec?\">Roll back</button></form><details><summary>Delete the service</summary><form method=\"post\" action=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -55,6 +55,19 @@ func TestServicePageActionsAndLogs(t *testing.T) {
 		svc, _, _ := s.docker.ServiceInspectWithRaw(ctx, name, swarm.ServiceInspectOptions{})
 		return svc.UpdateStatus != nil && strings.HasPrefix(string(svc.UpdateStatus.State), "rollback_completed")
 	})
+	// The page says so in words, in the colour of good news, and keeps the replaced tasks behind a toggle.
+	var after page
+	waitFor(t, 10*time.Second, "the service page to show the roll back", func() bool {
+		after = s.op.get("/services/" + name)
+		return strings.Contains(after.Body, "Rolled back to the previous spec.")
+	})
+	if !strings.Contains(after.Body, `id="rollout" class="state-ok"`) || strings.Contains(after.Body, "rollback_completed") {
+		t.Errorf("the roll back reads %q", between(after.Body, `id="rollout"`, "</p>"))
+	}
+	current := between(after.Body, `id="tasks"`, "</table>")
+	if !strings.Contains(after.Body, `id="task-history"`) || strings.Count(current, "<tr>")-1 != strings.Count(current, "<td>running</td>") {
+		t.Errorf("the current task table holds the replaced tasks, or there is no history toggle:\n%s", between(after.Body, `id="tasks"`, "</table>"))
+	}
 
 	logs := s.op.get("/services/" + name + "/logs?tail=50")
 	if !strings.Contains(logs.Body, `class="log-stdout"`) || !strings.Contains(logs.Body, "to-stdout") ||
@@ -184,7 +197,7 @@ func TestServicePageSaysWhyARolloutFailed(t *testing.T) {
 	var view page
 	waitFor(t, 90*time.Second, "the paused rollout on the service page", func() bool {
 		view = s.op.get("/services/" + name)
-		return strings.Contains(view.Body, `id="rollout"`) && strings.Contains(view.Body, "Rollout: paused")
+		return strings.Contains(view.Body, `id="rollout"`) && strings.Contains(view.Body, "The rollout is paused")
 	})
 	if !strings.Contains(between(view.Body, `id="rollout"`, "</p>"), "update paused") {
 		t.Errorf("the rollout line does not say why: %q", between(view.Body, `id="rollout"`, "</p>"))

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/berthhq/berth/store"
@@ -107,7 +108,7 @@ func (h *Handlers) serviceDetail(c echo.Context, name string) (views.ServiceDeta
 	}
 	for _, t := range s.Tasks {
 		d.Tasks = append(d.Tasks, views.TaskRow{ID: t.ID, Node: t.Node, State: t.State, Desired: t.DesiredState, Error: t.Error,
-			Message: t.Message, Image: t.Image, Updated: views.FormatTime(t.UpdatedAt), Container: t.ContainerID})
+			Message: t.Message, Image: t.Image, Updated: views.FormatTime(t.UpdatedAt), Ago: views.Ago(t.UpdatedAt, time.Now()), Container: t.ContainerID})
 	}
 	return d, nil
 }

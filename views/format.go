@@ -51,16 +51,6 @@ func healthClass(h string) string {
 	return "state-warn"
 }
 
-func rolloutClass(s string) string {
-	switch s {
-	case "completed":
-		return "state-ok"
-	case "paused", "rollback_paused", "rollback_completed":
-		return "state-bad"
-	}
-	return "state-warn"
-}
-
 func taskClass(s string) string {
 	switch s {
 	case "running", "complete":

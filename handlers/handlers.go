@@ -83,6 +83,7 @@ type Engine interface {
 	LoadBalancer(ctx context.Context) (swarm.LoadBalancer, swarm.Service, bool, error)
 	DeployLoadBalancer(ctx context.Context, lb swarm.LoadBalancer, cert *swarm.CertUpload) error
 	RemoveLoadBalancer(ctx context.Context) error
+	EngineSocket(ctx context.Context) string
 }
 
 // Config holds the HTTP-level settings the handlers need.

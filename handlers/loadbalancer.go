@@ -27,6 +27,9 @@ func (h *Handlers) lbForm(c echo.Context) (views.LoadBalancerForm, error) {
 	if f.Node == "" {
 		f.Node = h.engine.Cached().NodeName
 	}
+	if !deployed {
+		f.EngineSocket = h.engine.EngineSocket(ctx) // the socket Berth itself uses, not a guess
+	}
 	if lb.CertMode == "uploaded" && len(lb.CertNames) > 0 {
 		f.CertSummary = fmt.Sprintf("The uploaded certificate covers %s and is valid until %s. Paste a new one to replace it.",
 			strings.Join(lb.CertNames, ", "), views.FormatTime(lb.CertNotAfter))

@@ -146,6 +146,20 @@ func TestLoadBalancerRoutesDomainsOverHTTPSOnly(t *testing.T) {
 	}
 
 	socket := strings.TrimPrefix(manager.Host(), "unix://")
+	// The form offers the socket Berth itself uses, and an image the node has not and cannot pull is refused before any task fails.
+	lbPage := s.client()
+	lbPage.login("lbadmin", testPassword, "")
+	if p := lbPage.get("/loadbalancer"); !strings.Contains(p.Body, `value="`+socket+`"`) {
+		t.Errorf("the form does not offer Berth's own engine socket %s", socket)
+	}
+	missing := map[string]any{"image": "berth-test/no-such-traefik:1", "node": manager.Hostname, "cert_mode": "acme", "acme_email": "ops@example.com",
+		"tls_policy": "strict", "port_mode": "host", "engine_socket": socket}
+	if r := s.api(t, adminToken, http.MethodPost, "/api/v1/loadbalancer", missing); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "is not on "+manager.Hostname+" and could not be pulled") {
+		t.Errorf("a missing image: %d %s", r.Status, r.Body)
+	}
+	if _, _, err := s.docker.ServiceInspectWithRaw(ctx, swarm.LoadBalancerName, dswarm.ServiceInspectOptions{}); err == nil {
+		t.Fatal("a missing image deployed the load balancer")
+	}
 	deploy := map[string]any{"image": enginetest.TraefikImage, "node": manager.Hostname, "cert_mode": "uploaded", "cert": string(ca.cert), "key": string(ca.key),
 		"tls_policy": "strict", "hsts": true, "port_mode": "host", "engine_socket": socket}
 	if r := s.api(t, adminToken, http.MethodPost, "/api/v1/loadbalancer", deploy); r.Status != http.StatusOK {

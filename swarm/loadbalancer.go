@@ -238,6 +238,9 @@ func (e *Engine) LoadBalancer(ctx context.Context) (LoadBalancer, Service, bool,
 
 // DeployLoadBalancer creates or updates the load balancer service; lb must have passed Validate.
 func (e *Engine) DeployLoadBalancer(ctx context.Context, lb LoadBalancer, cert *CertUpload) error {
+	if err := e.checkImageOnNode(ctx, lb); err != nil {
+		return err
+	}
 	if lb.CertMode == "uploaded" && cert != nil {
 		lb.CertSecret = contentName("berth-lb-cert-", cert.Cert)
 		lb.KeySecret = contentName("berth-lb-key-", cert.Key)

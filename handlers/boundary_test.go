@@ -245,7 +245,7 @@ func (f *boundaryFixture) attacks() []attack {
 			req.Header.Set("X-CSRF-Token", f.op.csrf)
 			p := f.op.do(req)
 			return p.Status, p.Body
-		}, http.StatusForbidden, "Berth&#39;s own data"},
+		}, http.StatusForbidden, "Berth's own data"},
 		{"delete Berth's data volume", "DELETE /api/v1/volumes/:name", func(f *boundaryFixture) (int, string) {
 			return f.asOperator(http.MethodDelete, "/api/v1/volumes/"+f.legacyMapping, nil)
 		}, http.StatusForbidden, "Berth's own data"},

@@ -17,6 +17,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
+	dswarm "github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/api/types/system"
 )
@@ -47,8 +48,9 @@ func runtimeStage(t *testing.T) string {
 }
 
 func TestImageRunsAsSwarmServiceAndReportsHealthy(t *testing.T) {
-	cluster := enginetest.Shared(t)
-	mgr := cluster.Manager()
+	// A swarm of its own: the Berth this deploys upgrades agents and clears helpers on its
+	// swarm when it starts, which would reach into the other tests' on the shared one.
+	mgr := enginetest.Dedicated(t)
 	dockerCLI, err := exec.LookPath("docker")
 	if err != nil {
 		t.Fatal("the docker CLI is needed for `docker stack deploy`: ", err)
@@ -85,6 +87,9 @@ func TestImageRunsAsSwarmServiceAndReportsHealthy(t *testing.T) {
 	}
 	t.Logf("image built in %s, %.1f MB", time.Since(start).Round(time.Millisecond), float64(inspect.Size)/1e6)
 
+	if _, err := cli.SwarmInit(ctx, dswarm.InitRequest{ListenAddr: mgr.Addr, AdvertiseAddr: mgr.Addr}); err != nil {
+		t.Fatal(err)
+	}
 	// The stack file pins Berth to the manager labelled for its data.
 	self, _, err := cli.NodeInspectWithRaw(ctx, mustInfo(t, ctx, cli).Swarm.NodeID)
 	if err != nil {

@@ -65,7 +65,7 @@ func (h *Handlers) APIUploadFiles(c echo.Context) error {
 		return err
 	}
 	if u.Size > limit {
-		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("Uploads are at most %d GB here (an admin setting); this one is %.1f GB.", limit>>30, float64(u.Size)/(1<<30)))
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, fmt.Sprintf("%s; this one is %.1f GB.", views.UploadLimitText(limit), float64(u.Size)/(1<<30)))
 	}
 	u.MaxTotal = limit // an archive may not unpack to more than the upload limit
 	if u.Node = c.QueryParam("node"); u.Node == "" {

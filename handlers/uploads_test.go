@@ -273,8 +273,40 @@ func TestBrowserUploadFormFollowsTheMappingAndShowsProgress(t *testing.T) {
 	if v := eval[float64](t, b, `document.querySelector("#upload-progress").value`); v != 100 {
 		t.Errorf("progress bar at %v", v)
 	}
-	b.requireCleanConsole(t)
 	eventuallyReads(t, s, svc, sum(content)+"  /data/imports/hello.txt\n", "sha256sum", "/data/imports/hello.txt")
+
+	// The form shows the server's own reason when it refuses: a file that exists already.
+	b.do(t, "upload the same file again, keeping what is there",
+		chromedp.SetUploadFiles(chromedp.CSS("#upload-files"), []string{filepath.Join(dir, "hello.txt")}),
+		chromedp.Click(chromedp.CSS("#upload-button")),
+	)
+	b.poll(t, "the refusal", `document.querySelector("#upload-state").textContent.includes("Stopped")`, 30*time.Second)
+	if got := eval[string](t, b, `document.querySelector("#upload-state").textContent`); !strings.Contains(got, "already in the volume: hello.txt") {
+		t.Errorf("an existing file: the form says %q", got)
+	}
+	// And a file over the upload limit is refused before it is sent, in the same words as the server's.
+	if err := s.Store.SetSetting(context.Background(), store.SettingUploadLimitGB, "1"); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.bin")
+	if err := os.WriteFile(big, nil, 0o644); err != nil || os.Truncate(big, 1<<30+1) != nil { // sparse: nothing is written to disk
+		t.Fatal("sparse file", err)
+	}
+	b.do(t, "reload the form and choose a file over the limit",
+		chromedp.Navigate(s.URL+"/volumes"),
+		chromedp.WaitVisible(chromedp.CSS("#upload-form")),
+		chromedp.SetValue(chromedp.CSS("#upload-mapping"), mapping),
+		chromedp.SetUploadFiles(chromedp.CSS("#upload-files"), []string{big}),
+		chromedp.Click(chromedp.CSS("#upload-button")),
+	)
+	b.poll(t, "the size refusal", `document.querySelector("#upload-state").textContent.includes("Stopped")`, 30*time.Second)
+	if got := eval[string](t, b, `document.querySelector("#upload-state").textContent`); !strings.Contains(got, "Uploads are at most 1 GB here (an admin setting); this one is 1.0 GB.") {
+		t.Errorf("a file over the limit: the form says %q", got)
+	}
+	if out := s.readInService(t, svc, "sh", "-c", "ls -a /data/imports /data"); strings.Contains(out, "big.bin") || strings.Contains(out, ".berth-upload-") {
+		t.Errorf("the refused uploads left something in the volume:\n%s", out)
+	}
+	b.requireCleanConsole(t)
 }
 
 // zeroReader reads zeros forever.

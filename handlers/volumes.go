@@ -40,7 +40,11 @@ func copyRows(cs []swarm.VolumeCopy) []views.CopyRow {
 }
 
 func (h *Handlers) renderVolumes(c echo.Context, status int, edit func(*views.Volumes)) error {
-	v := views.Volumes{CanEdit: currentUser(c).Role.Rank() >= store.RoleOperator.Rank(), CanAdopt: isAdmin(c), Notice: h.popNotice(c)}
+	limit, err := h.store.UploadLimit(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	v := views.Volumes{CanEdit: currentUser(c).Role.Rank() >= store.RoleOperator.Rank(), CanAdopt: isAdmin(c), UploadLimit: limit, Notice: h.popNotice(c)}
 	maps, states, err := h.mappingStates(c)
 	if err != nil && maps == nil {
 		return err

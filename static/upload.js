@@ -10,6 +10,11 @@
 
   function send(form, file, done, total, progress) {
     return new Promise(function (resolve, reject) {
+      // A file over the limit is refused before a byte is sent, in the server's words.
+      if (file.size > Number(form.dataset.limit)) {
+        reject(new Error(file.name + ": " + form.dataset.limitText + "; this one is " + (file.size / 1073741824).toFixed(1) + " GB."));
+        return;
+      }
       var q = new URLSearchParams({
         node: form.querySelector("#upload-node").value,
         path: form.querySelector("#upload-dest").value || "/",

@@ -68,3 +68,8 @@ func taskWords(s string) string {
 	}
 	return s
 }
+
+// UploadLimitText is the upload limit as the refusal of a larger upload says it.
+func UploadLimitText(limit int64) string {
+	return fmt.Sprintf("Uploads are at most %d GB here (an admin setting)", limit>>30)
+}

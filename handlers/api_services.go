@@ -161,8 +161,27 @@ func (h *Handlers) deploy(c echo.Context, name string, s swarm.ServiceSpec) (swa
 		h.audit(c, action, "service:"+s.Name, "failed: "+err.Error(), s.Reference())
 		return swarm.Service{}, nil, err
 	}
-	h.audit(c, action, "service:"+s.Name, "ok", s.Reference()+credentialNote(cred))
+	detail := s.Reference() + credentialNote(cred)
+	if what, ok := c.Get(ctxDeployChange).(string); ok {
+		action, detail = "service."+what, what+": "+domainList(s.Domains) // the domain editor changes only the domains
+	}
+	h.audit(c, action, "service:"+s.Name, "ok", detail)
 	return svc, nil, nil
+}
+
+// ctxDeployChange names a deploy that changes one part of a spec ("domains"), for its audit record.
+const ctxDeployChange = "berth.deploy_change"
+
+// domainList writes a service's domain mappings for the audit log.
+func domainList(ds []swarm.Domain) string {
+	if len(ds) == 0 {
+		return "none"
+	}
+	parts := make([]string, 0, len(ds))
+	for _, d := range ds {
+		parts = append(parts, fmt.Sprintf("%s%s -> port %d", d.Host, d.Path, d.Port))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func credentialNote(c *swarm.Credential) string {

@@ -75,7 +75,7 @@ func (f *boundaryFixture) attacks() []attack {
 			return f.page("/services/" + f.self + "/domains")
 		}, http.StatusForbidden, "it is Berth itself"},
 		{"route a domain to Berth", "POST /services/:name/domains", func(f *boundaryFixture) (int, string) {
-			return f.form(http.MethodPost, "/services/"+f.self+"/domains", url.Values{"host": {"evil.example"}, "port": {"8080"}})
+			return f.form(http.MethodPost, "/services/"+f.self+"/domains", url.Values{"domain_host": {"evil.example"}, "domain_port": {"8080"}, "domain_path": {""}})
 		}, http.StatusForbidden, "it is Berth itself"},
 		{"take a webhook of Berth", "POST /api/v1/services/:name/webhook", func(f *boundaryFixture) (int, string) {
 			return f.asOperator(http.MethodPost, "/api/v1/services/"+f.self+"/webhook", nil)

@@ -162,6 +162,7 @@ func (h *Handlers) SaveDomains(c echo.Context) error {
 	spec := s.Spec
 	spec.Domains = domainsFromRows(rows, &errs)
 	if !errs.Any() {
+		c.Set(ctxDeployChange, "domains")
 		_, errs, err = h.deploy(c, spec.Name, spec)
 		if errors.Is(err, swarm.ErrRefused) {
 			return err

@@ -202,6 +202,9 @@ func TestLoadBalancerRoutesDomainsOverHTTPSOnly(t *testing.T) {
 	if r := s.op.get("/services/" + a); !strings.Contains(r.Body, "Saved 1 domain mappings") || !strings.Contains(r.Body, `href="https://`+hostA+`"`) {
 		t.Errorf("service page after saving domains: %s", r.Body)
 	}
+	if recs, _ := s.Store.AuditRecords(ctx, store.AuditFilter{Action: "service.domains"}); len(recs) != 1 || recs[0].Detail != "domains: "+hostA+" -> port 8080" {
+		t.Errorf("the domain change's audit record: %+v", recs)
+	}
 	if r := s.api(t, s.token, http.MethodPatch, "/api/v1/services/"+b, map[string]any{"domains": []map[string]any{{"host": hostB, "port": 8080}}}); r.Status != http.StatusOK {
 		t.Fatalf("API domains: %d %s", r.Status, r.Body)
 	}

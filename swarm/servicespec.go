@@ -176,7 +176,7 @@ func (s *ServiceSpec) Validate() map[string]string {
 			add("env."+k, fmt.Sprintf("%q is not a valid variable name: use letters, digits and '_', not starting with a digit.", k))
 		}
 		if len(s.Env[k]) > 64*1024 {
-			add("env."+k, "Values are at most 64 KB.")
+			add("env."+k+".value", "Values are at most 64 KB.")
 		}
 	}
 	labelKeys := make([]string, 0, len(s.Labels))

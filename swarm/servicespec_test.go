@@ -35,6 +35,7 @@ func TestValidateRefusesBadSpecsWithFieldMessages(t *testing.T) {
 		{"tag twice", func(s *ServiceSpec) { s.Image = "app:1" }, "image", "one place"},
 		{"bad image", func(s *ServiceSpec) { s.Image, s.Tag = "UPPER/Case", "" }, "image", "not a valid image reference"},
 		{"bad env key", func(s *ServiceSpec) { s.Env = map[string]string{"1BAD": "x"} }, "env.1BAD", "not a valid variable name"},
+		{"an over-long value, said at the value", func(s *ServiceSpec) { s.Env = map[string]string{"BIG": strings.Repeat("x", 64*1024+1)} }, "env.BIG.value", "at most 64 KB"},
 		{"same target", func(s *ServiceSpec) {
 			s.Configs = []FileRef{{Name: "a", Target: "/etc/x"}, {Name: "b", Target: "/etc/x"}}
 		}, "configs[1].target", "already the target"},

@@ -279,7 +279,7 @@ func DeployPage(p Page, f DeployForm) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = textAreaID("Value", "env_value_"+strconv.Itoa(i), "env_value", kv.Value, "").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = textAreaID("Value", "env_value_"+strconv.Itoa(i), "env_value", kv.Value, f.Errors["env."+kv.Key+".value"]).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

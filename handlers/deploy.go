@@ -241,6 +241,8 @@ func formFromSpec(s swarm.ServiceSpec) views.DeployForm {
 		f.Env = append(f.Env, views.KV{Key: k, Value: s.Env[k]})
 	}
 	f.Env = append(f.Env, views.KV{})
+	// The spec's rows replace the new form's empty ones; an empty row stays only where there is none.
+	f.Secrets, f.Configs, f.Volumes = nil, nil, nil
 	for _, r := range s.Secrets {
 		f.Secrets = append(f.Secrets, views.FileRow(r))
 	}
@@ -249,6 +251,15 @@ func formFromSpec(s swarm.ServiceSpec) views.DeployForm {
 	}
 	for _, v := range s.Volumes {
 		f.Volumes = append(f.Volumes, views.VolumeRow(v))
+	}
+	if len(f.Secrets) == 0 {
+		f.Secrets = []views.FileRow{{}}
+	}
+	if len(f.Configs) == 0 {
+		f.Configs = []views.FileRow{{}}
+	}
+	if len(f.Volumes) == 0 {
+		f.Volumes = []views.VolumeRow{{}}
 	}
 	f.Domains = rowsFromDomains(s.Domains)
 	for _, p := range s.Ports {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/berthhq/berth/swarm"
 	"github.com/berthhq/berth/views"
 	"github.com/labstack/echo/v4"
 )
@@ -85,4 +86,15 @@ func FuzzDeployFormConversion(f *testing.F) {
 			t.Fatalf("the spec changed through the edit form:\n%s\n%s", a, b)
 		}
 	})
+}
+
+func TestTheEditFormShowsTheSpecsRowsWithoutEmptyOnesBefore(t *testing.T) {
+	f := formFromSpec(swarm.ServiceSpec{Name: "app", Image: "busybox", Secrets: []swarm.FileRef{{Name: "db"}}, Configs: []swarm.FileRef{{Name: "conf", Target: "/etc/c"}},
+		Volumes: []swarm.VolumeRef{{Mapping: "data", Target: "/data"}}})
+	if len(f.Secrets) != 1 || f.Secrets[0].Name != "db" || len(f.Configs) != 1 || f.Configs[0].Name != "conf" || len(f.Volumes) != 1 || f.Volumes[0].Mapping != "data" {
+		t.Errorf("rows %+v %+v %+v", f.Secrets, f.Configs, f.Volumes)
+	}
+	if empty := formFromSpec(swarm.ServiceSpec{Name: "app", Image: "busybox"}); len(empty.Secrets) != 1 || empty.Secrets[0] != (views.FileRow{}) {
+		t.Errorf("a spec without secrets offers %+v", empty.Secrets)
+	}
 }

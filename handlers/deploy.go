@@ -241,7 +241,7 @@ func formFromSpec(s swarm.ServiceSpec) views.DeployForm {
 		f.Env = append(f.Env, views.KV{Key: k, Value: s.Env[k]})
 	}
 	f.Env = append(f.Env, views.KV{})
-	// The spec's rows replace the new form's empty ones; an empty row stays only where there is none.
+	// The spec's rows replace the new form's empty ones (renderDeploy adds one where a list is empty).
 	f.Secrets, f.Configs, f.Volumes = nil, nil, nil
 	for _, r := range s.Secrets {
 		f.Secrets = append(f.Secrets, views.FileRow(r))
@@ -251,15 +251,6 @@ func formFromSpec(s swarm.ServiceSpec) views.DeployForm {
 	}
 	for _, v := range s.Volumes {
 		f.Volumes = append(f.Volumes, views.VolumeRow(v))
-	}
-	if len(f.Secrets) == 0 {
-		f.Secrets = []views.FileRow{{}}
-	}
-	if len(f.Configs) == 0 {
-		f.Configs = []views.FileRow{{}}
-	}
-	if len(f.Volumes) == 0 {
-		f.Volumes = []views.VolumeRow{{}}
 	}
 	f.Domains = rowsFromDomains(s.Domains)
 	for _, p := range s.Ports {
@@ -325,6 +316,19 @@ func (h *Handlers) withChoices(c echo.Context, f *views.DeployForm) {
 
 func (h *Handlers) renderDeploy(c echo.Context, status int, f views.DeployForm) error {
 	h.withChoices(c, &f)
+	// A form sent back (refused, or a row added) keeps a row to type into in every list.
+	if len(f.Env) == 0 {
+		f.Env = []views.KV{{}}
+	}
+	if len(f.Secrets) == 0 {
+		f.Secrets = []views.FileRow{{}}
+	}
+	if len(f.Configs) == 0 {
+		f.Configs = []views.FileRow{{}}
+	}
+	if len(f.Volumes) == 0 {
+		f.Volumes = []views.VolumeRow{{}}
+	}
 	title := "Deploy a service"
 	if f.Editing {
 		title = "Edit " + f.Name

@@ -94,7 +94,4 @@ func TestTheEditFormShowsTheSpecsRowsWithoutEmptyOnesBefore(t *testing.T) {
 	if len(f.Secrets) != 1 || f.Secrets[0].Name != "db" || len(f.Configs) != 1 || f.Configs[0].Name != "conf" || len(f.Volumes) != 1 || f.Volumes[0].Mapping != "data" {
 		t.Errorf("rows %+v %+v %+v", f.Secrets, f.Configs, f.Volumes)
 	}
-	if empty := formFromSpec(swarm.ServiceSpec{Name: "app", Image: "busybox"}); len(empty.Secrets) != 1 || empty.Secrets[0] != (views.FileRow{}) {
-		t.Errorf("a spec without secrets offers %+v", empty.Secrets)
-	}
 }

@@ -197,3 +197,18 @@ func TestTheUploadRouteAnswersRefusalsInJSON(t *testing.T) {
 		t.Errorf("the upload form's route refused with %d %s %q: the form shows only what it can read", p.Status, p.Header.Get("Content-Type"), truncate(p.Body, 200))
 	}
 }
+
+func TestARefusedDeployKeepsARowToTypeIntoInEveryList(t *testing.T) {
+	ts := newServer(t, unreachableEngine)
+	op := ts.signedIn("op", store.RoleOperator)
+	op.get("/services/new")
+	p := op.post("/services/new", url.Values{"name": {"-bad-"}, "image": {"busybox"}, "replicas": {"1"}})
+	if p.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("a bad name: %d", p.Status)
+	}
+	for _, field := range []string{`name="env_key"`, `name="secret_name"`, `name="config_name"`, `name="volume_mapping"`} {
+		if !strings.Contains(p.Body, field) {
+			t.Errorf("the refused form lost its empty %s row", field)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,12 +19,14 @@ const readmeShots = "../static/screenshots"
 
 func TestBrowserLayoutFitsAt800And1280Pixels(t *testing.T) {
 	s := newSwarmServer(t)
+	withNetwork(t, s)
 	s.addUser("layout-admin", store.RoleAdmin)
 	name := uniq("shop-web")
 	one := uint64(2)
 	s.mustAPI(t, s.token, http.MethodPost, "/api/v1/services", bswarm.ServiceSpec{Name: name, Image: enginetest.BusyboxImage, Replicas: &one,
-		Command: []string{"sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"}, EndpointMode: "dnsrr"}, http.StatusCreated)
-	t.Cleanup(func() { s.docker.ServiceRemove(t.Context(), name) })
+		Command: []string{"sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"}, EndpointMode: "dnsrr",
+		Constraints: []string{"node.role==manager"}}, http.StatusCreated) // off the workers other tests drain
+	t.Cleanup(func() { s.docker.ServiceRemove(context.Background(), name) })
 	b := newBrowser(t)
 	b.signIn(t, s.URL, "layout-admin")
 	b.poll(t, "the service running", `fetch("/services/`+name+`").then(r => r.text()).then(t => t.includes("2/2"))`, 60*time.Second)

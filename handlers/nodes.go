@@ -176,7 +176,11 @@ func (h *Handlers) nodeDetail(c echo.Context) (views.NodeDetail, []swarm.NodeInf
 	return d, nodes, nil
 }
 
+// renderNode renders the node page; every answer (a refusal's too) lists the node's volumes.
 func (h *Handlers) renderNode(c echo.Context, status int, d views.NodeDetail) error {
+	if err := h.nodeVolumes(c, &d); err != nil {
+		return err
+	}
 	p := h.page(c, "Node "+d.Node.Hostname, "nodes")
 	return h.render(c, status, p, views.NodePage(p, d))
 }
@@ -188,9 +192,6 @@ func (h *Handlers) NodePage(c echo.Context) error {
 		return err
 	}
 	d.Notice = h.popNotice(c)
-	if err := h.nodeVolumes(c, &d); err != nil {
-		return err
-	}
 	return h.renderNode(c, http.StatusOK, d)
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/berthhq/berth/swarm/enginetest"
 	"github.com/docker/docker/api/types/filters"
 	dswarm "github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/api/types/volume"
 )
 
 func TestNodesPromoteDemoteDrainAndLabelSafely(t *testing.T) {
@@ -55,9 +56,16 @@ func TestNodesPromoteDemoteDrainAndLabelSafely(t *testing.T) {
 		return admin.post(path, form)
 	}
 
-	// The last manager cannot be demoted.
+	// The last manager cannot be demoted; the page that says so still lists the node's volumes.
+	vol := uniq("nodevol")
+	if _, err := s.docker.VolumeCreate(ctx, volume.CreateOptions{Name: vol}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.docker.VolumeRemove(context.Background(), vol, true) })
 	if r := post("/nodes/"+mgrID+"/role", url.Values{"role": {"worker"}, "version": {fmt.Sprint(mgrVersion)}, "confirm": {"yes"}}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "last manager") {
 		t.Errorf("demote the last manager: %d", r.Status)
+	} else if !strings.Contains(r.Body, vol) {
+		t.Errorf("the refusal's page does not list the manager's volume %s", vol)
 	}
 	// Promotion asks first, with the quorum warnings, then is followed to a reachable manager.
 	r := post("/nodes/"+wID+"/role", url.Values{"role": {"manager"}, "version": {fmt.Sprint(wVersion)}})

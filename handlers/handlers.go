@@ -17,7 +17,6 @@ import (
 	"github.com/berthhq/berth/swarm/agent"
 	"github.com/berthhq/berth/swarm/backup"
 	"github.com/berthhq/berth/swarm/volumewrite"
-	dswarm "github.com/docker/docker/api/types/swarm"
 )
 
 // Engine is what the handlers need from the Docker engine.
@@ -75,7 +74,7 @@ type Engine interface {
 	Nodes(ctx context.Context) ([]swarm.NodeInfo, error)
 	NodeInfos(ctx context.Context) ([]swarm.NodeInfo, error)
 	NodeTasks(ctx context.Context, id string) ([]swarm.Task, error)
-	UpdateNode(ctx context.Context, id, stamp string, change func(*dswarm.NodeSpec)) error
+	UpdateNode(ctx context.Context, id, stamp string, change swarm.NodeChange) error
 	Autolock(ctx context.Context) (bool, error)
 	SetAutolock(ctx context.Context, on bool) (string, error)
 	RotateUnlockKey(ctx context.Context) (string, error)

@@ -9,7 +9,6 @@ import (
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
 	"github.com/berthhq/berth/views"
-	dswarm "github.com/docker/docker/api/types/swarm"
 	"github.com/labstack/echo/v4"
 )
 
@@ -235,7 +234,7 @@ func (h *Handlers) NodeLive(c echo.Context) error {
 
 // changeNode applies a change the admin confirmed, based on the version their page showed;
 // a stale version re-reads the node and asks again.
-func (h *Handlers) changeNode(c echo.Context, d views.NodeDetail, action, detail string, change func(*dswarm.NodeSpec)) error {
+func (h *Handlers) changeNode(c echo.Context, d views.NodeDetail, action, detail string, change swarm.NodeChange) error {
 	object := "node:" + d.Node.Hostname
 	err := h.engine.UpdateNode(c.Request().Context(), d.Node.ID, c.FormValue("version"), change)
 	if errors.Is(err, swarm.ErrStale) {
@@ -272,7 +271,7 @@ func (h *Handlers) ChangeNodeRole(c echo.Context) error {
 		d.Confirm = &views.NodeConfirm{Action: "role", Value: role, Warnings: check.Warnings}
 		return h.renderNode(c, http.StatusOK, d)
 	}
-	if err := h.changeNode(c, d, "node.role", "to "+role, func(s *dswarm.NodeSpec) { s.Role = dswarm.NodeRole(role) }); err != nil || c.Response().Committed {
+	if err := h.changeNode(c, d, "node.role", "to "+role, swarm.NodeChange{Role: role}); err != nil || c.Response().Committed {
 		return err
 	}
 	notice := d.Node.Hostname + " is being demoted to worker."
@@ -304,7 +303,7 @@ func (h *Handlers) SetNodeAvailability(c echo.Context) error {
 		d.Confirm = conf
 		return h.renderNode(c, http.StatusOK, d)
 	}
-	if err := h.changeNode(c, d, "node.availability", d.Node.Availability+" -> "+a, func(s *dswarm.NodeSpec) { s.Availability = dswarm.NodeAvailability(a) }); err != nil || c.Response().Committed {
+	if err := h.changeNode(c, d, "node.availability", d.Node.Availability+" -> "+a, swarm.NodeChange{Availability: a}); err != nil || c.Response().Committed {
 		return err
 	}
 	return h.redirectNotice(c, "/nodes/"+d.Node.ID, fmt.Sprintf("%s is now %s.", d.Node.Hostname, a))
@@ -321,12 +320,7 @@ func (h *Handlers) SetNodeLabel(c echo.Context) error {
 		d.Errors, d.LabelKey, d.LabelVal = views.FieldErrors{field: msg}, key, value
 		return h.renderNode(c, http.StatusUnprocessableEntity, d)
 	}
-	if err := h.changeNode(c, d, "node.label", key+"="+value, func(s *dswarm.NodeSpec) {
-		if s.Labels == nil {
-			s.Labels = map[string]string{}
-		}
-		s.Labels[key] = value
-	}); err != nil || c.Response().Committed {
+	if err := h.changeNode(c, d, "node.label", key+"="+value, swarm.NodeChange{SetLabel: key, LabelValue: value}); err != nil || c.Response().Committed {
 		return err
 	}
 	return h.redirectNotice(c, "/nodes/"+d.Node.ID, "Label "+key+" set.")
@@ -342,7 +336,7 @@ func (h *Handlers) DeleteNodeLabel(c echo.Context) error {
 	if ok, err := h.askFirst(c, "Remove the label "+key+"? Services placed by it may move.", "/nodes/"+c.Param("id")); !ok {
 		return err
 	}
-	if err := h.changeNode(c, d, "node.label-remove", key, func(s *dswarm.NodeSpec) { delete(s.Labels, key) }); err != nil || c.Response().Committed {
+	if err := h.changeNode(c, d, "node.label-remove", key, swarm.NodeChange{RemoveLabel: key}); err != nil || c.Response().Committed {
 		return err
 	}
 	return h.redirectNotice(c, "/nodes/"+d.Node.ID, "Label "+key+" removed.")

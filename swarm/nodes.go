@@ -154,7 +154,36 @@ func specStamp(spec dswarm.NodeSpec) string {
 }
 
 // UpdateNode changes a node's spec, refusing when the spec is no longer the one the caller saw.
-func (e *Engine) UpdateNode(ctx context.Context, id, stamp string, change func(*dswarm.NodeSpec)) error {
+// NodeChange is one change to a node's spec, in Berth's terms; fields left empty stay as they are.
+type NodeChange struct {
+	Role         string // manager or worker
+	Availability string // active, pause or drain
+	SetLabel     string // a label key to set to LabelValue
+	LabelValue   string
+	RemoveLabel  string // a label key to remove
+}
+
+// apply makes the change to a spec.
+func (ch NodeChange) apply(s *dswarm.NodeSpec) {
+	if ch.Role != "" {
+		s.Role = dswarm.NodeRole(ch.Role)
+	}
+	if ch.Availability != "" {
+		s.Availability = dswarm.NodeAvailability(ch.Availability)
+	}
+	if ch.SetLabel != "" {
+		if s.Labels == nil {
+			s.Labels = map[string]string{}
+		}
+		s.Labels[ch.SetLabel] = ch.LabelValue
+	}
+	if ch.RemoveLabel != "" {
+		delete(s.Labels, ch.RemoveLabel)
+	}
+}
+
+// UpdateNode applies a change to a node whose spec is still the one stamp names (ErrStale otherwise).
+func (e *Engine) UpdateNode(ctx context.Context, id, stamp string, change NodeChange) error {
 	for attempt := 0; ; attempt++ {
 		n, _, err := e.cli.NodeInspectWithRaw(ctx, id)
 		if err != nil {
@@ -164,7 +193,7 @@ func (e *Engine) UpdateNode(ctx context.Context, id, stamp string, change func(*
 			return ErrStale
 		}
 		spec := n.Spec
-		change(&spec)
+		change.apply(&spec)
 		err = e.cli.NodeUpdate(ctx, id, n.Version, spec)
 		if err != nil && strings.Contains(err.Error(), "out of sequence") && attempt < 3 {
 			continue // a status update moved the version: read again, the spec check decides

@@ -1,8 +1,11 @@
 package swarm
 
 import (
+	"reflect"
 	"strings"
 	"testing"
+
+	dswarm "github.com/docker/docker/api/types/swarm"
 )
 
 func TestRoleChangesKeepTheQuorum(t *testing.T) {
@@ -55,5 +58,32 @@ func TestNodeLabelsFollowDockersRules(t *testing.T) {
 		if field, _ := ValidateNodeLabel(tc.key, tc.value); field != tc.field {
 			t.Errorf("%q=%q: field %q, want %q", tc.key, tc.value, field, tc.field)
 		}
+	}
+}
+
+func TestNodeChangeChangesOnlyWhatItNames(t *testing.T) {
+	base := func() dswarm.NodeSpec {
+		return dswarm.NodeSpec{Role: dswarm.NodeRoleWorker, Availability: dswarm.NodeAvailabilityActive, Annotations: dswarm.Annotations{Labels: map[string]string{"zone": "a", "disk": "ssd"}}}
+	}
+	for _, tc := range []struct {
+		change NodeChange
+		want   func(*dswarm.NodeSpec)
+	}{
+		{NodeChange{Role: "manager"}, func(s *dswarm.NodeSpec) { s.Role = dswarm.NodeRoleManager }},
+		{NodeChange{Availability: "drain"}, func(s *dswarm.NodeSpec) { s.Availability = dswarm.NodeAvailabilityDrain }},
+		{NodeChange{SetLabel: "zone", LabelValue: "b"}, func(s *dswarm.NodeSpec) { s.Labels["zone"] = "b" }},
+		{NodeChange{RemoveLabel: "disk"}, func(s *dswarm.NodeSpec) { delete(s.Labels, "disk") }},
+	} {
+		got, want := base(), base()
+		tc.change.apply(&got)
+		tc.want(&want)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%+v: %+v, want %+v", tc.change, got, want)
+		}
+	}
+	var empty dswarm.NodeSpec
+	NodeChange{SetLabel: "zone", LabelValue: "a"}.apply(&empty)
+	if empty.Labels["zone"] != "a" {
+		t.Error("a label on a node without labels was not set")
 	}
 }

@@ -50,17 +50,16 @@ func (h *Handlers) APICreateRegistry(c echo.Context) error {
 		return err
 	}
 	f := registryForm{RegistryForm: views.RegistryForm{URL: req.URL, Username: strings.TrimSpace(req.Username)}, Password: req.Password}
-	if !f.Validate(true) {
-		return fieldErrors(c, f.Errors)
-	}
-	cred, err := h.store.CreateRegistryCredential(c.Request().Context(), currentUser(c).ID, f.URL, f.Username, f.Password)
+	cred, err := h.addRegistry(c, &f)
 	if errors.Is(err, store.ErrCredentialExists) {
 		return echo.NewHTTPError(http.StatusConflict, err.Error())
 	}
 	if err != nil {
 		return err
 	}
-	h.audit(c, "registry.create", "registry:"+cred.URL, "ok", "username "+cred.Username)
+	if f.Errors.Any() {
+		return fieldErrors(c, f.Errors)
+	}
 	return c.JSON(http.StatusCreated, apiCredential(cred))
 }
 
@@ -78,14 +77,12 @@ func (h *Handlers) APIReplaceRegistry(c echo.Context) error {
 		return fieldErrors(c, views.FieldErrors{"url": "The URL cannot change: delete this credential and add another."})
 	}
 	f := registryForm{RegistryForm: views.RegistryForm{URL: cred.URL, Username: strings.TrimSpace(req.Username)}, Password: req.Password}
-	if !f.Validate(false) {
-		return fieldErrors(c, f.Errors)
-	}
-	cred, err = h.store.ReplaceRegistryPassword(c.Request().Context(), cred.UserID, cred.ID, f.Username, f.Password)
-	if err != nil {
+	if cred, err = h.replaceRegistry(c, cred, &f); err != nil {
 		return err
 	}
-	h.audit(c, "registry.password_replace", "registry:"+cred.URL, "ok", "username "+cred.Username)
+	if f.Errors.Any() {
+		return fieldErrors(c, f.Errors)
+	}
 	return c.JSON(http.StatusOK, apiCredential(cred))
 }
 
@@ -95,10 +92,9 @@ func (h *Handlers) APIDeleteRegistry(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.store.DeleteRegistryCredential(c.Request().Context(), cred.UserID, cred.ID); err != nil {
+	if err := h.deleteRegistry(c, cred); err != nil {
 		return err
 	}
-	h.audit(c, "registry.delete", "registry:"+cred.URL, "ok", "")
 	return c.NoContent(http.StatusNoContent)
 }
 

@@ -81,18 +81,12 @@ func (h *Handlers) RegistriesPage(c echo.Context) error {
 // AddRegistry stores a new credential for the user.
 func (h *Handlers) AddRegistry(c echo.Context) error {
 	f := registryForm{RegistryForm: views.RegistryForm{URL: c.FormValue("url"), Username: strings.TrimSpace(c.FormValue("username"))}, Password: c.FormValue("password")}
-	if f.Validate(true) {
-		_, err := h.store.CreateRegistryCredential(c.Request().Context(), currentUser(c).ID, f.URL, f.Username, f.Password)
-		if errors.Is(err, store.ErrCredentialExists) {
-			f.Errors.Add("url", err.Error())
-		} else if err != nil {
-			return err
-		}
+	if _, err := h.addRegistry(c, &f); err != nil && !errors.Is(err, store.ErrCredentialExists) {
+		return err
 	}
 	if f.Errors.Any() {
 		return h.renderRegistries(c, http.StatusUnprocessableEntity, func(r *views.Registries) { r.Form = f.RegistryForm })
 	}
-	h.audit(c, "registry.create", "registry:"+f.URL, "ok", "username "+f.Username)
 	return h.redirectNotice(c, "/registries", "Added your credential for "+f.URL+".")
 }
 
@@ -117,13 +111,12 @@ func (h *Handlers) ReplaceRegistryPassword(c echo.Context) error {
 		return err
 	}
 	f := registryForm{RegistryForm: views.RegistryForm{URL: cred.URL, Username: strings.TrimSpace(c.FormValue("username"))}, Password: c.FormValue("password")}
-	if !f.Validate(false) {
-		return h.renderRegistries(c, http.StatusUnprocessableEntity, func(r *views.Registries) { r.ReplaceID, r.Replace = cred.ID, f.RegistryForm })
-	}
-	if _, err := h.store.ReplaceRegistryPassword(c.Request().Context(), cred.UserID, cred.ID, f.Username, f.Password); err != nil {
+	if _, err := h.replaceRegistry(c, cred, &f); err != nil {
 		return err
 	}
-	h.audit(c, "registry.password_replace", "registry:"+cred.URL, "ok", "username "+f.Username)
+	if f.Errors.Any() {
+		return h.renderRegistries(c, http.StatusUnprocessableEntity, func(r *views.Registries) { r.ReplaceID, r.Replace = cred.ID, f.RegistryForm })
+	}
 	return h.redirectNotice(c, "/registries", "Replaced the password for "+cred.URL+". Your later deploys, redeploys and webhooks use it.")
 }
 
@@ -136,10 +129,9 @@ func (h *Handlers) DeleteRegistry(c echo.Context) error {
 	if ok, err := h.askFirst(c, "Delete your credential for "+cred.URL+"? Later deploys of images from it go without a login.", "/registries"); !ok {
 		return err
 	}
-	if _, err := h.store.DeleteRegistryCredential(c.Request().Context(), cred.UserID, cred.ID); err != nil {
+	if err := h.deleteRegistry(c, cred); err != nil {
 		return err
 	}
-	h.audit(c, "registry.delete", "registry:"+cred.URL, "ok", "")
 	return h.redirectNotice(c, "/registries", "Deleted your credential for "+cred.URL+".")
 }
 

@@ -104,9 +104,7 @@ func (h *Handlers) backupsModel(c echo.Context) (views.BackupsModel, error) {
 	ctx := c.Request().Context()
 	m := views.BackupsModel{Dir: h.backups.Target.Describe(), Interval: h.backupInterval(ctx).String(), Rule: backup.RetentionRule,
 		Tier: c.QueryParam("tier"), Status: c.QueryParam("status")}
-	if u := currentUser(c); u != nil {
-		m.CanOperate = u.Role.Rank() >= store.RoleOperator.Rank()
-	}
+	m.CanOperate = canOperate(c)
 	snaps, err := h.backups.Snapshots(ctx)
 	if err != nil {
 		return m, err
@@ -216,9 +214,7 @@ func (h *Handlers) snapshot(c echo.Context, id string) (backup.Snapshot, error) 
 // snapshotModel builds a snapshot's page.
 func (h *Handlers) snapshotModel(c echo.Context, s backup.Snapshot) (views.SnapshotModel, error) {
 	m := views.SnapshotModel{Row: backupRow(s), Warnings: s.Warnings, Restore: views.RestoreForm{Node: h.engine.Cached().NodeName}}
-	if u := currentUser(c); u != nil {
-		m.CanOperate = u.Role.Rank() >= store.RoleOperator.Rank()
-	}
+	m.CanOperate = canOperate(c)
 	m.Services, m.Configs, m.Secrets, m.Registries = s.Names()
 	for _, v := range s.Volumes {
 		m.Mappings = append(m.Mappings, v.Mapping+"@"+v.Node) // which node's copy: restoreRequest splits it

@@ -21,6 +21,12 @@ type Boundary interface {
 	CheckImage(ctx context.Context, ref string) error
 }
 
+// canOperate reports whether the signed-in user may change things (operator or admin), for pages that offer the actions.
+func canOperate(c echo.Context) bool {
+	u := currentUser(c)
+	return u != nil && u.Role.Rank() >= store.RoleOperator.Rank()
+}
+
 // isAdmin reports whether the signed-in user (or the webhook's owner) is an admin.
 func isAdmin(c echo.Context) bool {
 	u := currentUser(c)

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
 	"github.com/berthhq/berth/views"
 	"github.com/labstack/echo/v4"
@@ -68,7 +67,7 @@ func humanSize(n int64) string {
 
 func (h *Handlers) renderObjects(c echo.Context, status int, kind swarm.Kind, edit func(*views.Objects)) error {
 	ctx := c.Request().Context()
-	o := views.Objects{Kind: string(kind), CanEdit: currentUser(c).Role.Rank() >= store.RoleOperator.Rank(), Notice: h.popNotice(c)}
+	o := views.Objects{Kind: string(kind), CanEdit: canOperate(c), Notice: h.popNotice(c)}
 	list, err := h.engine.Objects(ctx, kind)
 	if err != nil {
 		o.Error = "The engine's " + string(kind) + "s could not be listed: " + err.Error()
@@ -188,7 +187,7 @@ func (h *Handlers) ConfigPage(c echo.Context) error {
 	}
 	v := views.ConfigView{Name: o.Name, Size: humanSize(int64(o.Size)), Created: views.FormatTime(o.CreatedAt), Labels: labelList(o.Labels),
 		UsedBy: usageRows(o.UsedBy), Content: string(o.Data), Binary: !utf8.Valid(o.Data),
-		CanEdit: currentUser(c).Role.Rank() >= store.RoleOperator.Rank()}
+		CanEdit: canOperate(c)}
 	p := h.page(c, "Config "+o.Name, "configs")
 	return h.render(c, http.StatusOK, p, views.ConfigPage(p, v))
 }

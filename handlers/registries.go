@@ -58,7 +58,7 @@ func (h *Handlers) renderRegistries(c echo.Context, status int, edit func(*views
 	if err != nil {
 		return err
 	}
-	r := views.Registries{Mine: credentialRows(mine), CanEdit: u.Role.Rank() >= store.RoleOperator.Rank(), Notice: h.popNotice(c)}
+	r := views.Registries{Mine: credentialRows(mine), CanEdit: canOperate(c), Notice: h.popNotice(c)}
 	if u.Role == store.RoleAdmin {
 		all, err := h.store.RegistryCredentials(ctx, 0)
 		if err != nil {

@@ -104,7 +104,7 @@ func (h *Handlers) serviceDetail(c echo.Context, name string) (views.ServiceDeta
 		Global: s.Spec.Mode == "global", Domains: h.domainTags(s.Spec.Domains), Reserved: s.Reserved}
 	if u := currentUser(c); u != nil {
 		// The same rule as the boundary's: Berth's own services for nobody, a spec Berth would refuse for admins only.
-		d.CanOperate = u.Role.Rank() >= store.RoleOperator.Rank() && s.Reserved == "" && (len(s.Escapes) == 0 || u.Role == store.RoleAdmin)
+		d.CanOperate = canOperate(c) && s.Reserved == "" && (len(s.Escapes) == 0 || u.Role == store.RoleAdmin)
 	}
 	for _, t := range s.Tasks {
 		d.Tasks = append(d.Tasks, views.TaskRow{ID: t.ID, Node: t.Node, State: t.State, Desired: t.DesiredState, Error: t.Error,

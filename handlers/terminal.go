@@ -305,5 +305,5 @@ func (h *Handlers) ContainersPage(c echo.Context) error {
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Node+rows[i].Name < rows[j].Node+rows[j].Name })
 	p := h.page(c, "Containers", "services")
-	return h.render(c, http.StatusOK, p, views.ContainersPage(p, rows, currentUser(c).Role.Rank() >= store.RoleOperator.Rank()))
+	return h.render(c, http.StatusOK, p, views.ContainersPage(p, rows, canOperate(c)))
 }

@@ -44,7 +44,7 @@ func (h *Handlers) renderVolumes(c echo.Context, status int, edit func(*views.Vo
 	if err != nil {
 		return err
 	}
-	v := views.Volumes{CanEdit: currentUser(c).Role.Rank() >= store.RoleOperator.Rank(), CanAdopt: isAdmin(c), UploadLimit: limit, Notice: h.popNotice(c)}
+	v := views.Volumes{CanEdit: canOperate(c), CanAdopt: isAdmin(c), UploadLimit: limit, Notice: h.popNotice(c)}
 	maps, states, err := h.mappingStates(c)
 	if err != nil && maps == nil {
 		return err

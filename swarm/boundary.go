@@ -89,7 +89,7 @@ func reservedVolume(name string, labels map[string]string) string {
 }
 
 // escapes lists what in an engine spec would give its containers the node: the
-// settings Berth refuses to deploy ("" for none).
+// settings Berth refuses to deploy (none: an empty list).
 func escapes(d dswarm.ServiceSpec, networkNames map[string]string) []string {
 	var out []string
 	cs := d.TaskTemplate.ContainerSpec

@@ -66,7 +66,7 @@ func (h *Handlers) serviceList(c echo.Context, q string) (views.ServiceList, err
 			continue
 		}
 		l.Rows = append(l.Rows, views.ServiceRow{Name: s.Spec.Name, Image: s.Spec.Reference(), Mode: modeText(s), Running: s.Running,
-			Desired: s.Desired, Health: health(s), Updated: views.FormatTime(s.UpdatedAt), Managed: s.Managed, HasWarn: len(s.Warnings) > 0,
+			Desired: s.Desired, Health: health(s), Updated: views.FormatTime(s.UpdatedAt), Ago: views.Ago(s.UpdatedAt, time.Now()), Managed: s.Managed, HasWarn: len(s.Warnings) > 0,
 			Domains: h.domainTags(s.Spec.Domains)})
 	}
 	return l, nil

@@ -9,6 +9,10 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
+// secretFields are never written back into a confirmation page: a form that needs them is filled in again.
+var secretFields = map[string]bool{"password": true, "password_confirm": true, "current": true, "content": true, "data": true,
+	"key_pem": true, "cert_pem": true, "otp": true, "code": true, "token": true}
+
 // askFirst reports whether a destructive page action was confirmed (confirmed=yes, which
 // the page's script sets once the user said yes). If not, it answers with a page asking
 // the question, whose form sends the same values again confirmed, and returns false:
@@ -21,7 +25,7 @@ func (h *Handlers) askFirst(c echo.Context, question, cancel string) (bool, erro
 	var fields []views.KV
 	keys := make([]string, 0, len(form))
 	for k := range form {
-		if k != "_csrf" && k != "confirmed" {
+		if k != "_csrf" && k != "confirmed" && !secretFields[k] {
 			keys = append(keys, k)
 		}
 	}

@@ -132,3 +132,17 @@ func TestBrowserDestructiveActionsAskFirstAndCancelChangesNothing(t *testing.T) 
 	}
 	b.requireCleanConsole(t)
 }
+
+func TestAConfirmationPageNeverWritesBackASecret(t *testing.T) {
+	ts := newServer(t, unreachableEngine)
+	admin := ts.signedIn("admin1", store.RoleAdmin)
+	bob := ts.addUser("bob", store.RoleOperator)
+	admin.get("/team")
+	p := admin.post("/team/"+itoa(bob.ID)+"/disabled", url.Values{"disabled": {"true"}, "password": {"hunter2 hunter2"}, "confirmed": {""}})
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, `id="confirm-question"`) {
+		t.Fatalf("no confirmation page: %d", p.Status)
+	}
+	if strings.Contains(p.Body, "hunter2") {
+		t.Error("the confirmation page wrote a password back into the page")
+	}
+}

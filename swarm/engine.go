@@ -44,6 +44,8 @@ type Engine struct {
 	agents atomic.Pointer[agentLink]
 	// remote is set when this engine is another node's, reached through its agent.
 	remote *remoteNode
+	// socket is the engine socket's host path once known (EngineSocket): it does not change while Berth runs.
+	socket atomic.Pointer[string]
 }
 
 // Connect creates a client from the standard DOCKER_HOST environment (through

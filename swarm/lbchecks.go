@@ -11,22 +11,32 @@ import (
 // EngineSocket is the host path of the engine socket Berth itself uses, for the load
 // balancer's mount: the socket Berth's own container mounts when it runs in one, else the
 // path in DOCKER_HOST, else Docker's default.
+// It is asked of the engine once, not per page view (an engine that did not answer is asked again).
 func (e *Engine) EngineSocket(ctx context.Context) string {
+	if known := e.socket.Load(); known != nil {
+		return *known
+	}
 	host := e.cli.DaemonHost()
 	path, ok := strings.CutPrefix(host, "unix://")
 	if !ok {
 		return lbSocketPath
 	}
+	found := path
 	if name, err := os.Hostname(); err == nil {
-		if c, err := e.cli.ContainerInspect(ctx, name); err == nil {
+		c, err := e.cli.ContainerInspect(ctx, name)
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			return path // no answer: say the likely path, and ask again next time
+		}
+		if err == nil {
 			for _, m := range c.Mounts {
 				if m.Destination == path {
-					return m.Source
+					found = m.Source
 				}
 			}
 		}
 	}
-	return path
+	e.socket.Store(&found)
+	return found
 }
 
 // checkImageOnNode refuses a load balancer image that the node Berth runs on neither has nor can pull,

@@ -423,7 +423,7 @@ func TestAgentRefusesWhatThePortalDidNotSign(t *testing.T) {
 	if page := admin.get("/nodes"); !strings.Contains(page.Body, "The agents are removed") || !strings.Contains(page.Body, "Not deployed") {
 		t.Error("the Nodes page does not show the agents removed")
 	}
-	if left, _ := s.docker.SecretList(context.Background(), dswarm.SecretListOptions{Filters: filters.NewArgs(filters.Arg("label", swarm.AgentLabel))}); len(left) > 0 {
+	if left := must(s.docker.SecretList(context.Background(), dswarm.SecretListOptions{Filters: filters.NewArgs(filters.Arg("label", swarm.AgentLabel))})).value(t); len(left) > 0 {
 		t.Errorf("%d agent secrets left after removal", len(left))
 	}
 	recs, _ := s.Store.AuditRecords(context.Background(), store.AuditFilter{Action: "agents."})

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -8,6 +9,17 @@ import (
 	"github.com/berthhq/berth/swarm/agent"
 	"github.com/labstack/echo/v4"
 )
+
+// AgentEngine deploys, upgrades, re-keys and removes the agents, and says what they can do.
+type AgentEngine interface {
+	Agents(ctx context.Context) (bool, map[string]swarm.AgentState, error)
+	DeployAgent(ctx context.Context) (bool, error)
+	UpgradeAgents(ctx context.Context) (bool, error)
+	RemoveAgent(ctx context.Context) error
+	ReplaceAgentKeys(k agent.Keys) error
+	AgentsUnavailable(ctx context.Context) string
+	HelperProblem() string
+}
 
 // agentsObject names the agents in the audit log.
 const agentsObject = "service:" + swarm.AgentService

@@ -142,7 +142,7 @@ func (h *Handlers) APIRestoreObjects(c echo.Context) error {
 	if c.Request().Method == http.MethodPost {
 		plan, err = h.restoreObjects(c, c.Param("id"))
 	} else {
-		plan, err = h.backups.RestoreObjects(c.Request().Context(), c.Param("id"), false, h.engine, backupVault{h.store})
+		plan, err = h.backups.RestoreObjects(c.Request().Context(), c.Param("id"), false)
 	}
 	var reqErr *backup.RequestError
 	if errors.As(err, &reqErr) {
@@ -172,7 +172,7 @@ func (h *Handlers) BackupsExport(c echo.Context) error {
 	case "json":
 		c.Response().Header().Set("Content-Disposition", `attachment; filename="berth-backups-`+stamp+`.json"`)
 		return c.JSON(http.StatusOK, map[string]any{"exported_at": apiTime(time.Now().UTC()), "retention_rule": backup.RetentionRule,
-			"backup_directory": h.backups.Target.Describe(), "interval": h.backupInterval(c.Request().Context()).String(), "backups": list})
+			"backup_directory": h.backups.Describe(), "interval": h.backupInterval(c.Request().Context()).String(), "backups": list})
 	case "csv":
 	default:
 		return echo.NewHTTPError(http.StatusBadRequest, "Choose format=csv or format=json.")

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,74 +16,27 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
+// Backups is what the backup pages and API need of the snapshot runner (swarm/backup's Runner).
+type Backups interface {
+	Start(ctx context.Context, trigger string, done func(backup.Result)) (string, error)
+	Current() (backup.Progress, bool)
+	Snapshots(ctx context.Context) ([]backup.Snapshot, error)
+	Verify(ctx context.Context, id string) ([]backup.Mismatch, error)
+	RestoreVolume(ctx context.Context, req backup.VolumeRestore) (backup.VolumeRestored, error)
+	RestoreObjects(ctx context.Context, id string, apply bool) ([]backup.PlanItem, error)
+	Describe() string
+}
+
 // backupInterval reads the snapshot interval (60 minutes unless set).
 func (h *Handlers) backupInterval(ctx context.Context) time.Duration {
-	v, err := h.store.Setting(ctx, store.SettingBackupMinutes, "60")
-	n, perr := strconv.Atoi(v)
-	if err != nil || perr != nil || n < 1 {
-		n = 60
-	}
-	return time.Duration(n) * time.Minute
+	return backup.Interval(ctx, h.store)
 }
 
-// ScheduleBackups takes a snapshot at every multiple of the interval (on the hour by
-// default) until ctx ends; first it records runs a stopped Berth left unfinished.
-func (h *Handlers) ScheduleBackups(ctx context.Context) {
-	system := store.AuditRecord{Actor: "system", Role: "system", Source: "berth", Via: "system"}
-	if n, err := h.store.InterruptBackupRuns(ctx); err == nil && n > 0 {
-		r := system
-		r.Action, r.Object, r.Outcome, r.Detail = "backup.interrupted", "backups", "failed: Berth stopped during the backup", fmt.Sprintf("%d runs", n)
-		h.writeAudit(ctx, r)
-	}
-	if n, err := h.engine.RemoveLeftoverHelpers(ctx); err != nil {
-		h.log.Warn("removing helper containers left by an earlier run", "error", err)
-	} else if n > 0 {
-		h.log.Info("removed helper containers left by an earlier run", "count", n)
-	}
-	if n, err := h.backups.Target.Clean(); err != nil {
-		h.log.Error("cleaning unfinished snapshots", "error", err)
-	} else if n > 0 {
-		h.log.Info("removed unfinished snapshots", "count", n)
-	}
-	for {
-		every := h.backupInterval(ctx)
-		now := time.Now()
-		next := now.Truncate(every).Add(every)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(next.Sub(now)):
-		}
-		r := system
-		r.Action = "backup.run"
-		if _, err := h.backups.Start(ctx, "schedule", h.afterBackup(r)); err != nil {
-			r.Object, r.Outcome = "backups", "failed: "+err.Error()
-			h.writeAudit(ctx, r)
-		}
-	}
-}
-
-// afterBackup audits a finished snapshot and prunes what retention no longer keeps.
-func (h *Handlers) afterBackup(rec store.AuditRecord) func(backup.Manifest, error) {
-	return func(m backup.Manifest, err error) {
-		ctx := context.Background()
-		rec.Object, rec.Outcome = "backup:"+m.ID, "ok"
-		rec.Detail = fmt.Sprintf("%d services, %d configs, %d secrets, %d volumes, %s", len(m.Services), len(m.Configs), len(m.Secrets), len(m.Volumes), views.Bytes(m.TotalSize()))
-		if err != nil {
-			rec.Outcome, rec.Detail = "failed: "+err.Error(), ""
-		}
-		h.writeAudit(ctx, rec)
-		if err != nil {
-			return
-		}
-		gone, err := h.backups.Prune(ctx)
-		if len(gone) > 0 || err != nil {
-			p := store.AuditRecord{Actor: "system", Role: "system", Source: "berth", Via: "system", Action: "backup.prune", Object: "backups",
-				Outcome: "ok", Detail: fmt.Sprintf("removed by retention: %v", gone)}
-			if err != nil {
-				p.Outcome = "failed: " + err.Error()
-			}
-			h.writeAudit(ctx, p)
+// afterBackup audits a finished snapshot (and what retention removed after it) as rec.
+func (h *Handlers) afterBackup(rec store.AuditRecord) func(backup.Result) {
+	return func(res backup.Result) {
+		for _, r := range res.AuditRecords(rec) {
+			h.writeAudit(context.Background(), r)
 		}
 	}
 }
@@ -102,7 +54,7 @@ func backupRow(s backup.Snapshot) views.BackupRow {
 // backupsModel builds the list with its filters and the running work.
 func (h *Handlers) backupsModel(c echo.Context) (views.BackupsModel, error) {
 	ctx := c.Request().Context()
-	m := views.BackupsModel{Dir: h.backups.Target.Describe(), Interval: h.backupInterval(ctx).String(), Rule: backup.RetentionRule,
+	m := views.BackupsModel{Dir: h.backups.Describe(), Interval: h.backupInterval(ctx).String(), Rule: backup.RetentionRule,
 		Tier: c.QueryParam("tier"), Status: c.QueryParam("status")}
 	m.CanOperate = canOperate(c)
 	snaps, err := h.backups.Snapshots(ctx)
@@ -127,7 +79,7 @@ func (h *Handlers) backupsModel(c echo.Context) (views.BackupsModel, error) {
 		m.Progress = &views.BackupProgress{Action: p.Action, ID: p.ID, Phase: p.Phase, Volume: p.Volume, Done: p.Done, Total: p.Total,
 			Elapsed: time.Since(p.StartedAt).Round(time.Second).String()}
 	}
-	maps, err := backupVault{h.store}.Mappings(ctx)
+	maps, err := backup.StoreVault{St: h.store}.Mappings(ctx)
 	if err != nil {
 		return m, err
 	}
@@ -247,7 +199,7 @@ func (h *Handlers) SnapshotPage(c echo.Context) error {
 	}
 	m.Notice = h.popNotice(c)
 	if c.QueryParam("preview") == "1" {
-		plan, err := h.backups.RestoreObjects(c.Request().Context(), s.ID, false, h.engine, backupVault{h.store})
+		plan, err := h.backups.RestoreObjects(c.Request().Context(), s.ID, false)
 		if err != nil {
 			return err
 		}
@@ -382,7 +334,7 @@ func (h *Handlers) RestoreVolume(c echo.Context) error {
 
 // restoreObjects applies a snapshot's missing objects and audits each one created.
 func (h *Handlers) restoreObjects(c echo.Context, id string) ([]backup.PlanItem, error) {
-	plan, err := h.backups.RestoreObjects(c.Request().Context(), id, true, h.engine, backupVault{h.store})
+	plan, err := h.backups.RestoreObjects(c.Request().Context(), id, true)
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ func BenchmarkBackup1GiB(b *testing.B) {
 		dropCaches(b)
 		start = time.Now()
 		done := make(chan error, 1)
-		id, err := ts.handler.backups.Start(ctx, "bench", func(_ backup.Manifest, err error) { done <- err })
+		id, err := ts.Backups.Start(ctx, "bench", func(res backup.Result) { done <- res.Err })
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -92,14 +92,14 @@ func BenchmarkBackup1GiB(b *testing.B) {
 
 		dropCaches(b)
 		start = time.Now()
-		if _, err := ts.handler.backups.RestoreVolume(ctx, backup.VolumeRestore{Snapshot: id, Mapping: "benchvol", Node: node.Hostname, Volume: target}); err != nil {
+		if _, err := ts.Backups.RestoreVolume(ctx, backup.VolumeRestore{Snapshot: id, Mapping: "benchvol", Node: node.Hostname, Volume: target}); err != nil {
 			b.Fatal(err)
 		}
 		syncDisk(b)
 		berthRestore = append(berthRestore, mbps(1<<30, time.Since(start)))
 		cli.VolumeRemove(ctx, target, true)
 		cli.VolumeRemove(ctx, "cp-"+target, true)
-		ts.handler.backups.Target.Remove(id)
+		ts.Backups.Target.Remove(id)
 	}
 	b.ReportMetric(medianF(raw), "tarzstd-MB/s")
 	b.ReportMetric(medianF(berth), "berth-backup-MB/s")

@@ -138,7 +138,7 @@ func (b *browserTab) screenshot(t *testing.T, name string) {
 		return
 	}
 	os.MkdirAll(dir, 0o755)
-	os.WriteFile(filepath.Join(dir, t.Name()+"-"+name+".png"), png, 0o644)
+	os.WriteFile(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+"-"+name+".png"), png, 0o644)
 }
 
 // poll waits until a JavaScript expression is true in the page.

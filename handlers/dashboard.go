@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -9,6 +10,13 @@ import (
 	"github.com/berthhq/berth/views"
 	"github.com/labstack/echo/v4"
 )
+
+// StatusEngine is what the dashboard and every page's banner need: the engine's state.
+type StatusEngine interface {
+	Cached() swarm.Status
+	Refresh(ctx context.Context) swarm.Status
+	Initialize(ctx context.Context, advertiseAddr string) error
+}
 
 // dashboardModel asks the engine for its current state.
 func (h *Handlers) dashboardModel(c echo.Context) views.Dashboard {

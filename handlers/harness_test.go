@@ -20,6 +20,7 @@ import (
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/store/seal"
 	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/swarm/backup"
 	"github.com/berthhq/berth/swarm/enginetest"
 	"github.com/labstack/echo/v4"
 )
@@ -34,6 +35,7 @@ type testServer struct {
 	Store   *store.Store
 	Engine  *swarm.Engine
 	Model   *swarm.Model
+	Backups *backup.Runner
 	Data    string
 	Log     *syncBuffer
 	handler *Handlers
@@ -74,10 +76,11 @@ func startServer(t testing.TB, dataDir, dockerHost string) *testServer {
 	model := swarm.NewModel(eng)                 // before Watch, which reads it
 	go eng.Watch(watchCtx, 300*time.Millisecond) // as serve does, so the banner recovers by itself
 	go model.Run(watchCtx)
-	h := New(st, eng, NewSessionManager(st, false), log, Config{BackupDir: filepath.Join(dataDir, "backups")})
+	backups := backup.NewRunner(eng, st, filepath.Join(dataDir, "backups"))
+	h := New(st, eng, backups, NewSessionManager(st, false), log, Config{})
 	e := echo.New()
 	h.Register(e)
-	ts := &testServer{t: t, Store: st, Engine: eng, Model: model, Data: dataDir, Log: logBuf, handler: h, srv: httptest.NewServer(e), stopWatch: stopWatch}
+	ts := &testServer{t: t, Store: st, Engine: eng, Model: model, Backups: backups, Data: dataDir, Log: logBuf, handler: h, srv: httptest.NewServer(e), stopWatch: stopWatch}
 	ts.URL = ts.srv.URL
 	t.Cleanup(ts.Close)
 	return ts
@@ -271,4 +274,32 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // totpDecode reads the base32 key an enrolment page shows.
 func totpDecode(s string) ([]byte, error) {
 	return base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s)
+}
+
+// checked is a call's value and error, so a "nothing changed" check never reads a
+// failed listing as "nothing there": must(call()).value(t).
+type checked[T any] struct {
+	v   T
+	err error
+}
+
+// must holds a call's results until value checks the error.
+func must[T any](v T, err error) checked[T] { return checked[T]{v, err} }
+
+// value fails the test if the call failed and returns what it returned.
+func (c checked[T]) value(t testing.TB) T {
+	t.Helper()
+	if c.err != nil {
+		t.Fatal(c.err)
+	}
+	return c.v
+}
+
+// step runs one named step of a scenario as a subtest, so a failure names the step;
+// a failed step ends the scenario, because the steps after it build on its state.
+func step(t *testing.T, name string, fn func(t *testing.T)) {
+	t.Helper()
+	if !t.Run(name, fn) {
+		t.FailNow()
+	}
 }

@@ -53,7 +53,7 @@ func TestLiveModelFollowsChangesMadeBehindBerthsBack(t *testing.T) {
 	t.Logf("created: seen after %s", took)
 	within(t, 60*time.Second, "its task running", func() bool { _, n, _ := serviceVisible(t, s.testServer, s.token, name); return n == 1 })
 
-	svc, _, _ := s.docker.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
+	svc := s.inspectService(t, id)
 	three := uint64(3)
 	svc.Spec.Mode.Replicated.Replicas = &three
 	if _, err := s.docker.ServiceUpdate(ctx, id, svc.Version, svc.Spec, swarm.ServiceUpdateOptions{}); err != nil {

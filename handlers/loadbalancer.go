@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,14 @@ import (
 	"github.com/berthhq/berth/views"
 	"github.com/labstack/echo/v4"
 )
+
+// LoadBalancerEngine reads, deploys and removes the Traefik load balancer.
+type LoadBalancerEngine interface {
+	LoadBalancer(ctx context.Context) (swarm.LoadBalancer, swarm.Service, bool, error)
+	DeployLoadBalancer(ctx context.Context, lb swarm.LoadBalancer, cert *swarm.CertUpload) error
+	RemoveLoadBalancer(ctx context.Context) error
+	EngineSocket(ctx context.Context) string
+}
 
 // pemLimit bounds an uploaded certificate chain or key.
 const pemLimit = 64 << 10

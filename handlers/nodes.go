@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,18 @@ import (
 	"github.com/berthhq/berth/views"
 	"github.com/labstack/echo/v4"
 )
+
+// NodeEngine lists nodes and their tasks, changes a node, and locks or unlocks the swarm.
+type NodeEngine interface {
+	Nodes(ctx context.Context) ([]swarm.NodeInfo, error)
+	NodeInfos(ctx context.Context) ([]swarm.NodeInfo, error)
+	NodeTasks(ctx context.Context, id string) ([]swarm.Task, error)
+	UpdateNode(ctx context.Context, id, stamp string, change swarm.NodeChange) error
+	Autolock(ctx context.Context) (bool, error)
+	SetAutolock(ctx context.Context, on bool) (string, error)
+	RotateUnlockKey(ctx context.Context) (string, error)
+	Unlock(ctx context.Context, key string) error
+}
 
 // nodeRow turns a node into the page's row.
 func nodeRow(n swarm.NodeInfo) views.NodeRow {

@@ -72,7 +72,7 @@ func TestNodesPromoteDemoteDrainAndLabelSafely(t *testing.T) {
 	if r.Status != http.StatusOK || !strings.Contains(r.Body, "2 managers, an even number") || !strings.Contains(r.Body, "losing one more would lose the quorum") || !strings.Contains(r.Body, "confirm-change") {
 		t.Fatalf("promotion's confirmation: %d %s", r.Status, r.Body)
 	}
-	if n, _, _ := s.docker.NodeInspectWithRaw(ctx, wID); n.Spec.Role != dswarm.NodeRoleWorker {
+	if n := s.inspectNode(t, wID); n.Spec.Role != dswarm.NodeRoleWorker {
 		t.Fatal("asking for confirmation promoted the node")
 	}
 	if r := admin.post("/nodes/"+wID+"/role", url.Values{"role": {"manager"}, "version": {fmt.Sprint(wVersion)}, "confirm": {"yes"}}); r.Status != http.StatusSeeOther {
@@ -94,7 +94,7 @@ func TestNodesPromoteDemoteDrainAndLabelSafely(t *testing.T) {
 		t.Fatalf("demote back: %d %s", r.Status, r.Body)
 	}
 	eventually(t, 60*time.Second, "the node is a worker again", func() string {
-		if n, _, _ := s.docker.NodeInspectWithRaw(ctx, wID); n.ManagerStatus != nil || n.Spec.Role != dswarm.NodeRoleWorker {
+		if n := s.inspectNode(t, wID); n.ManagerStatus != nil || n.Spec.Role != dswarm.NodeRoleWorker {
 			return fmt.Sprintf("%s %+v", n.Spec.Role, n.ManagerStatus)
 		}
 		return ""
@@ -124,7 +124,7 @@ func TestNodesPromoteDemoteDrainAndLabelSafely(t *testing.T) {
 		t.Fatalf("drain's confirmation: %d %s", r.Status, r.Body)
 	}
 	spec.TaskTemplate.Placement.MaxReplicas = 0 // let both run on the other worker
-	cur, _, _ := s.docker.ServiceInspectWithRaw(ctx, svc, dswarm.ServiceInspectOptions{})
+	cur := s.inspectService(t, svc)
 	cur.Spec.TaskTemplate.Placement.MaxReplicas = 0
 	s.docker.ServiceUpdate(ctx, cur.ID, cur.Version, cur.Spec, dswarm.ServiceUpdateOptions{})
 	if r := admin.post("/nodes/"+wID+"/availability", url.Values{"availability": {"drain"}, "version": {fmt.Sprint(v)}, "confirm": {"yes"}}); r.Status != http.StatusSeeOther {
@@ -146,7 +146,7 @@ func TestNodesPromoteDemoteDrainAndLabelSafely(t *testing.T) {
 	if r := admin.post("/nodes/"+wID+"/labels", url.Values{"key": {"zone"}, "value": {"eu-1"}, "version": {fmt.Sprint(v)}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("set a label: %d %s", r.Status, r.Body)
 	}
-	if n, _, _ := s.docker.NodeInspectWithRaw(ctx, wID); n.Spec.Labels["zone"] != "eu-1" || n.Spec.Availability != dswarm.NodeAvailabilityDrain {
+	if n := s.inspectNode(t, wID); n.Spec.Labels["zone"] != "eu-1" || n.Spec.Availability != dswarm.NodeAvailabilityDrain {
 		t.Errorf("after the label: %v %s", n.Spec.Labels, n.Spec.Availability)
 	}
 	_, v = nodeID(worker.Hostname)

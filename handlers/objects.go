@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,15 @@ import (
 	"github.com/berthhq/berth/views"
 	"github.com/labstack/echo/v4"
 )
+
+// ObjectEngine lists, creates, removes and rotates configs and secrets.
+type ObjectEngine interface {
+	Objects(ctx context.Context, kind swarm.Kind) ([]swarm.Object, error)
+	Object(ctx context.Context, kind swarm.Kind, name string) (swarm.Object, error)
+	CreateObject(ctx context.Context, kind swarm.Kind, name string, data []byte, labels map[string]string) (string, error)
+	RemoveObject(ctx context.Context, kind swarm.Kind, name string) (swarm.Object, error)
+	Rotate(ctx context.Context, kind swarm.Kind, oldName string, data []byte, progress func(swarm.Rotation)) (swarm.Rotation, error)
+}
 
 // kindOf tells which object kind a configs or secrets route is for.
 func kindOf(c echo.Context) swarm.Kind {

@@ -13,6 +13,12 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
+// RegistryEngine signs in to registries and pulls images with a user's credential.
+type RegistryEngine interface {
+	RegistryLogin(ctx context.Context, c swarm.Credential) (string, error)
+	PullImage(ctx context.Context, ref string, c *swarm.Credential) error
+}
+
 // registryForm is a credential as typed.
 type registryForm struct {
 	views.RegistryForm
@@ -173,23 +179,11 @@ func (h *Handlers) credentialFor(c echo.Context, userID int64, image string) (*s
 
 // userCredential is the user's credential whose URL is the longest prefix of the image (nil: none).
 func userCredential(ctx context.Context, st *store.Store, userID int64, image string) (*swarm.Credential, error) {
-	list, err := st.RegistryCredentials(ctx, userID)
-	if err != nil {
+	c, password, ok, err := st.MatchingCredential(ctx, userID, func(urls []string) int { return swarm.MatchCredential(image, urls) })
+	if !ok {
 		return nil, err
 	}
-	urls := make([]string, len(list))
-	for i, cred := range list {
-		urls[i] = cred.URL
-	}
-	i := swarm.MatchCredential(image, urls)
-	if i < 0 {
-		return nil, nil
-	}
-	password, err := st.RegistryPassword(ctx, list[i])
-	if err != nil {
-		return nil, err
-	}
-	return &swarm.Credential{URL: list[i].URL, Username: list[i].Username, Password: password}, nil
+	return &swarm.Credential{URL: c.URL, Username: c.Username, Password: password}, nil
 }
 
 // PullImage pulls an image onto the manager with the user's matching credential.

@@ -52,7 +52,7 @@ func TestServicePageActionsAndLogs(t *testing.T) {
 		t.Fatalf("rollback: %d %s", p.Status, p.Body)
 	}
 	waitFor(t, 60*time.Second, "the rollback to one replica... of the previous spec", func() bool {
-		svc, _, _ := s.docker.ServiceInspectWithRaw(ctx, name, swarm.ServiceInspectOptions{})
+		svc := s.inspectService(t, name)
 		return svc.UpdateStatus != nil && strings.HasPrefix(string(svc.UpdateStatus.State), "rollback_completed")
 	})
 	// The page says so in words, in the colour of good news, and keeps the replaced tasks behind a toggle.
@@ -136,7 +136,7 @@ func TestBrowserServicesListAndTasksFollowTheSwarmLive(t *testing.T) {
 	}
 	b.poll(t, "its task runs", `document.querySelector("#service-`+name+` .replicas").textContent.trim() === "1/1"`, 60*time.Second)
 	b.do(t, "open the service", chromedp.Click(chromedp.CSS(`#service-`+name+` a`)), chromedp.WaitVisible(chromedp.CSS("#tasks")))
-	svc, _, _ := s.docker.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
+	svc := s.inspectService(t, id)
 	three := uint64(3)
 	svc.Spec.Mode.Replicated.Replicas = &three
 	if _, err := s.docker.ServiceUpdate(ctx, id, svc.Version, svc.Spec, swarm.ServiceUpdateOptions{}); err != nil {
@@ -172,7 +172,7 @@ func TestServicesBerthDidNotCreateShowTheirUnsafeSettings(t *testing.T) {
 		t.Errorf("API warnings %v managed %v", got.State.Warnings, got.State.Managed)
 	}
 	// Shown, not silently rewritten.
-	svc, _, _ := s.docker.ServiceInspectWithRaw(context.Background(), name, swarm.ServiceInspectOptions{})
+	svc := s.inspectService(t, name)
 	if len(svc.Spec.TaskTemplate.ContainerSpec.Mounts) != 1 {
 		t.Error("the service's mounts changed")
 	}

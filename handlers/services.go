@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,19 @@ import (
 	"github.com/berthhq/berth/views"
 	"github.com/labstack/echo/v4"
 )
+
+// ServiceEngine reads services from the live model and changes them on the engine.
+type ServiceEngine interface {
+	Services(ctx context.Context) ([]swarm.Service, error)
+	Service(ctx context.Context, nameOrID string) (swarm.Service, error)
+	CreateService(ctx context.Context, s swarm.ServiceSpec, owner string, cred *swarm.Credential) (swarm.Service, error)
+	UpdateService(ctx context.Context, name string, s swarm.ServiceSpec, owner string, cred *swarm.Credential) (swarm.Service, error)
+	RedeployService(ctx context.Context, name, tag string, cred *swarm.Credential) (swarm.Service, error)
+	ScaleService(ctx context.Context, name string, replicas uint64) (swarm.Service, error)
+	RollbackService(ctx context.Context, name string) (swarm.Service, error)
+	RemoveService(ctx context.Context, name string) error
+	ServiceLogs(ctx context.Context, name, tail string, follow bool, fn func(swarm.LogLine) error) error
+}
 
 // health sums up a service's state in one word.
 func health(s swarm.Service) string {

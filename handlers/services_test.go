@@ -204,12 +204,12 @@ func TestUnsafeOrInvalidSpecsAreRefusedAndChangeNothing(t *testing.T) {
 		t.Errorf("refused specs changed the swarm: %d services, had %d", len(after), len(before))
 	}
 	// A refused update leaves the service as it was.
-	svc, _, _ := s.docker.ServiceInspectWithRaw(ctx, existing, swarm.ServiceInspectOptions{})
+	svc := s.inspectService(t, existing)
 	r := s.api(t, s.token, http.MethodPatch, "/api/v1/services/"+existing, map[string]any{"secrets": []map[string]any{{"name": uniq("nosuch")}}})
 	if r.Status != http.StatusUnprocessableEntity {
 		t.Errorf("bad PATCH: %d %s", r.Status, r.Body)
 	}
-	again, _, _ := s.docker.ServiceInspectWithRaw(ctx, existing, swarm.ServiceInspectOptions{})
+	again := s.inspectService(t, existing)
 	if again.Version.Index != svc.Version.Index {
 		t.Error("a refused PATCH changed the service")
 	}
@@ -267,11 +267,11 @@ func TestWebhookRedeploysWithAndWithoutTag(t *testing.T) {
 	if ids := taskIDs(t, s, name); ids[0] == second[0] {
 		t.Error("the tagged webhook call started no new task")
 	}
-	svc, _, _ := s.docker.ServiceInspectWithRaw(ctx, name, swarm.ServiceInspectOptions{})
+	svc := s.inspectService(t, name)
 	if r := call(s.URL + "/hooks/not-a-real-token"); r.Status != http.StatusNotFound {
 		t.Errorf("wrong token: %d", r.Status)
 	}
-	if again, _, _ := s.docker.ServiceInspectWithRaw(ctx, name, swarm.ServiceInspectOptions{}); again.Version.Index != svc.Version.Index {
+	if again := s.inspectService(t, name); again.Version.Index != svc.Version.Index {
 		t.Error("a wrong token changed the service")
 	}
 	recs, _ := s.Store.AuditRecords(ctx, store.AuditFilter{Action: "service.redeploy"})

@@ -12,6 +12,12 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
+// LiveModel is the live model's change feed and health, for pushed fragments.
+type LiveModel interface {
+	Subscribe() (<-chan swarm.Change, func())
+	ModelState() (ready bool, syncedAt time.Time, lastError string)
+}
+
 // sseDebounce gathers bursts of changes (a rollout moves many tasks) into one push.
 const sseDebounce = 150 * time.Millisecond
 

@@ -184,3 +184,24 @@ func dbFilesContain(t *testing.T, dir string, needle []byte) bool {
 	}
 	return false
 }
+
+// inspectService reads a service from the engine, failing the test if it cannot: a
+// "nothing changed" check compares two real readings, never two failed ones.
+func (s *swarmServer) inspectService(t testing.TB, name string) swarm.Service {
+	t.Helper()
+	svc, _, err := s.docker.ServiceInspectWithRaw(context.Background(), name, swarm.ServiceInspectOptions{})
+	if err != nil {
+		t.Fatalf("inspect service %s: %v", name, err)
+	}
+	return svc
+}
+
+// inspectNode reads a node from the engine, failing the test if it cannot.
+func (s *swarmServer) inspectNode(t testing.TB, id string) swarm.Node {
+	t.Helper()
+	n, _, err := s.docker.NodeInspectWithRaw(context.Background(), id)
+	if err != nil {
+		t.Fatalf("inspect node %s: %v", id, err)
+	}
+	return n
+}

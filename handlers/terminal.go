@@ -23,6 +23,12 @@ import (
 	"nhooyr.io/websocket"
 )
 
+// TerminalEngine finds a task's container and starts a shell in it (here or through the node's agent).
+type TerminalEngine interface {
+	Container(ctx context.Context, id string) (swarm.Container, error)
+	StartExec(ctx context.Context, ct swarm.Container, o swarm.ExecOptions) (*swarm.Exec, error)
+}
+
 // Terminal limits (the idle timeout and the maximum length are settings).
 const (
 	terminalPing      = 20 * time.Second

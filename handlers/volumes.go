@@ -1,16 +1,29 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/swarm/volumewrite"
 	"github.com/berthhq/berth/views"
 	"github.com/labstack/echo/v4"
 )
+
+// VolumeEngine creates and removes mapped volumes, reads their state and writes uploads into them.
+type VolumeEngine interface {
+	MappingStates(ctx context.Context, names []string) (map[string]swarm.MappingState, error)
+	VolumeMadeByBerth(ctx context.Context, volume string) (exists, made bool, err error)
+	CreateMappingVolume(ctx context.Context, name string) error
+	RemoveMappingVolume(ctx context.Context, name string) error
+	NodeVolumes(ctx context.Context, node string) ([]swarm.NodeVolume, error)
+	UploadToVolume(ctx context.Context, u swarm.Upload, body io.Reader) ([]volumewrite.Written, error)
+}
 
 // mappingStates joins Berth's mappings with what the engine knows of their volumes.
 func (h *Handlers) mappingStates(c echo.Context) ([]store.VolumeMapping, map[string]swarm.MappingState, error) {

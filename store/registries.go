@@ -101,6 +101,25 @@ func (s *Store) RegistryPassword(ctx context.Context, c RegistryCredential) (str
 	return string(plain), nil
 }
 
+// MatchingCredential is the user's credential that pick chooses from their registry URLs,
+// with its password unsealed (ok false when pick returns -1 or the user has none).
+func (s *Store) MatchingCredential(ctx context.Context, userID int64, pick func(urls []string) int) (c RegistryCredential, password string, ok bool, err error) {
+	list, err := s.RegistryCredentials(ctx, userID)
+	if err != nil {
+		return c, "", false, err
+	}
+	urls := make([]string, len(list))
+	for i, cred := range list {
+		urls[i] = cred.URL
+	}
+	i := pick(urls)
+	if i < 0 || i >= len(list) {
+		return c, "", false, nil
+	}
+	password, err = s.RegistryPassword(ctx, list[i])
+	return list[i], password, err == nil, err
+}
+
 // ReplaceRegistryPassword sets a new username and password on one of the user's credentials.
 func (s *Store) ReplaceRegistryPassword(ctx context.Context, userID, id int64, username, password string) (RegistryCredential, error) {
 	c, err := s.RegistryCredential(ctx, userID, id)

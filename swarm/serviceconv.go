@@ -222,75 +222,10 @@ func fromDocker(d dswarm.ServiceSpec, networkNames map[string]string) (ServiceSp
 		s.Replicas = d.Mode.Replicated.Replicas
 	}
 	if cs := d.TaskTemplate.ContainerSpec; cs != nil {
-		s.Image, s.Tag, s.Digest = splitReference(cs.Image)
-		s.Command, s.Args = cs.Command, cs.Args
-		for _, e := range cs.Env {
-			k, v, _ := strings.Cut(e, "=")
-			if s.Env == nil {
-				s.Env = map[string]string{}
-			}
-			s.Env[k] = v
-		}
-		for _, r := range cs.Secrets {
-			ref := FileRef{Name: r.SecretName}
-			if r.File != nil {
-				ref.Target, ref.UID, ref.GID, ref.Mode = r.File.Name, r.File.UID, r.File.GID, fmt.Sprintf("%04o", r.File.Mode.Perm())
-			}
-			s.Secrets = append(s.Secrets, ref)
-		}
-		for _, r := range cs.Configs {
-			ref := FileRef{Name: r.ConfigName}
-			if r.File != nil {
-				ref.Target, ref.UID, ref.GID, ref.Mode = r.File.Name, r.File.UID, r.File.GID, fmt.Sprintf("%04o", r.File.Mode.Perm())
-			}
-			s.Configs = append(s.Configs, ref)
-		}
-		for _, m := range cs.Mounts {
-			if m.Type == mount.TypeVolume {
-				s.Volumes = append(s.Volumes, VolumeRef{Mapping: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
-				continue
-			}
-			s.Mounts = append(s.Mounts, RawMount{Type: string(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
-			if strings.Contains(m.Source, "docker.sock") {
-				warn = append(warn, "It mounts the Docker socket ("+m.Source+"): whoever controls it controls the node.")
-			} else {
-				warn = append(warn, fmt.Sprintf("It has a %s mount of %s: Berth only deploys volume mappings.", m.Type, m.Source))
-			}
-		}
-		if len(cs.CapabilityAdd) > 0 {
-			s.CapAdd = cs.CapabilityAdd
-			warn = append(warn, "It adds capabilities: "+strings.Join(cs.CapabilityAdd, ", ")+".")
-		}
-		if h := cs.Healthcheck; h != nil {
-			s.HealthCheck = &HealthCheck{Test: h.Test, Interval: formatDuration(h.Interval), Timeout: formatDuration(h.Timeout), Retries: h.Retries, StartPeriod: formatDuration(h.StartPeriod)}
-		}
+		warn = append(warn, s.readContainer(cs)...)
 	}
 	t := d.TaskTemplate
-	if r := t.Resources; r != nil {
-		res := &Resources{}
-		if r.Limits != nil {
-			res.LimitCPUs, res.LimitMemory = float64(r.Limits.NanoCPUs)/1e9, formatMemory(r.Limits.MemoryBytes)
-		}
-		if r.Reservations != nil {
-			res.ReservationCPUs, res.ReservationMemory = float64(r.Reservations.NanoCPUs)/1e9, formatMemory(r.Reservations.MemoryBytes)
-		}
-		if *res != (Resources{}) {
-			s.Resources = res
-		}
-	}
-	if r := t.RestartPolicy; r != nil {
-		rp := &RestartPolicy{Condition: string(r.Condition)}
-		if r.Delay != nil {
-			rp.Delay = formatDuration(*r.Delay)
-		}
-		if r.Window != nil {
-			rp.Window = formatDuration(*r.Window)
-		}
-		if r.MaxAttempts != nil {
-			rp.MaxAttempts = *r.MaxAttempts
-		}
-		s.RestartPolicy = rp
-	}
+	s.Resources, s.RestartPolicy = resourcesFrom(t.Resources), restartPolicyFrom(t.RestartPolicy)
 	if p := t.Placement; p != nil {
 		s.Constraints = p.Constraints
 		for _, pref := range p.Preferences {
@@ -324,6 +259,90 @@ func fromDocker(d dswarm.ServiceSpec, networkNames map[string]string) (ServiceSp
 		}
 	}
 	return s, warn
+}
+
+// readContainer reads the container part of an engine spec, with warnings for what Berth would refuse.
+func (s *ServiceSpec) readContainer(cs *dswarm.ContainerSpec) []string {
+	var warn []string
+	s.Image, s.Tag, s.Digest = splitReference(cs.Image)
+	s.Command, s.Args = cs.Command, cs.Args
+	for _, e := range cs.Env {
+		k, v, _ := strings.Cut(e, "=")
+		if s.Env == nil {
+			s.Env = map[string]string{}
+		}
+		s.Env[k] = v
+	}
+	for _, r := range cs.Secrets {
+		ref := FileRef{Name: r.SecretName}
+		if r.File != nil {
+			ref.Target, ref.UID, ref.GID, ref.Mode = r.File.Name, r.File.UID, r.File.GID, fmt.Sprintf("%04o", r.File.Mode.Perm())
+		}
+		s.Secrets = append(s.Secrets, ref)
+	}
+	for _, r := range cs.Configs {
+		ref := FileRef{Name: r.ConfigName}
+		if r.File != nil {
+			ref.Target, ref.UID, ref.GID, ref.Mode = r.File.Name, r.File.UID, r.File.GID, fmt.Sprintf("%04o", r.File.Mode.Perm())
+		}
+		s.Configs = append(s.Configs, ref)
+	}
+	for _, m := range cs.Mounts {
+		if m.Type == mount.TypeVolume {
+			s.Volumes = append(s.Volumes, VolumeRef{Mapping: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+			continue
+		}
+		s.Mounts = append(s.Mounts, RawMount{Type: string(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+		if strings.Contains(m.Source, "docker.sock") {
+			warn = append(warn, "It mounts the Docker socket ("+m.Source+"): whoever controls it controls the node.")
+		} else {
+			warn = append(warn, fmt.Sprintf("It has a %s mount of %s: Berth only deploys volume mappings.", m.Type, m.Source))
+		}
+	}
+	if len(cs.CapabilityAdd) > 0 {
+		s.CapAdd = cs.CapabilityAdd
+		warn = append(warn, "It adds capabilities: "+strings.Join(cs.CapabilityAdd, ", ")+".")
+	}
+	if h := cs.Healthcheck; h != nil {
+		s.HealthCheck = &HealthCheck{Test: h.Test, Interval: formatDuration(h.Interval), Timeout: formatDuration(h.Timeout), Retries: h.Retries, StartPeriod: formatDuration(h.StartPeriod)}
+	}
+	return warn
+}
+
+// resourcesFrom reads limits and reservations (nil when none is set).
+func resourcesFrom(r *dswarm.ResourceRequirements) *Resources {
+	if r == nil {
+		return nil
+	}
+	res := &Resources{}
+	if r.Limits != nil {
+		res.LimitCPUs, res.LimitMemory = float64(r.Limits.NanoCPUs)/1e9, formatMemory(r.Limits.MemoryBytes)
+	}
+	if r.Reservations != nil {
+		res.ReservationCPUs, res.ReservationMemory = float64(r.Reservations.NanoCPUs)/1e9, formatMemory(r.Reservations.MemoryBytes)
+	}
+	if *res == (Resources{}) {
+		return nil
+	}
+	return res
+}
+
+// restartPolicyFrom reads the restart policy (nil when the engine has none).
+func restartPolicyFrom(r *dswarm.RestartPolicy) *RestartPolicy {
+	if r == nil {
+		return nil
+	}
+	rp := &RestartPolicy{Condition: string(r.Condition)}
+	if r.Delay != nil {
+		rp.Delay = formatDuration(*r.Delay)
+	}
+	if r.Window != nil {
+		rp.Window = formatDuration(*r.Window)
+	}
+	if r.MaxAttempts != nil {
+		rp.MaxAttempts = *r.MaxAttempts
+	}
+	return rp
 }
 
 func formatMemory(n int64) string {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/berthhq/berth/handlers"
 	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/swarm/backup"
 	"github.com/labstack/echo/v4"
 )
 
@@ -57,9 +58,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		engine.SetUploadPipeDir(filepath.Join(data, "pipes")) // used when the node sees the data directory at the same path
 	}
 	sessions := handlers.NewSessionManager(st, strings.HasPrefix(cfg.PublicURL, "https://"))
-	h := handlers.New(st, engine, sessions, log, handlers.Config{
+	backups := backup.NewRunner(engine, st, cfg.BackupDir)
+	h := handlers.New(st, engine, backups, sessions, log, handlers.Config{
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
-		BackupDir: cfg.BackupDir,
 	})
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -76,7 +77,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	model := swarm.NewModel(engine) // before Watch, which reads it
 	go engine.Watch(bg, 3*time.Second)
 	go model.Run(bg)
-	go h.ScheduleBackups(bg)
+	go backup.Schedule(bg, backups, st, log)
 	go upgradeAgents(bg, engine, log)
 
 	errc := make(chan error, 1)

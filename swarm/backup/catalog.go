@@ -103,8 +103,8 @@ func (r *Runner) Snapshots(ctx context.Context) ([]Snapshot, error) {
 	return out, nil
 }
 
-// Prune deletes the snapshots retention no longer keeps and returns their ids.
-func (r *Runner) Prune(ctx context.Context) ([]string, error) {
+// prune deletes the snapshots retention no longer keeps and returns their ids.
+func (r *Runner) prune(ctx context.Context) ([]string, error) {
 	snaps, err := r.Snapshots(ctx)
 	if err != nil {
 		return nil, err

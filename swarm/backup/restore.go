@@ -18,20 +18,6 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// Restorer is what restoring objects needs beyond reading: creating them again.
-type Restorer interface {
-	CreateObject(ctx context.Context, kind swarm.Kind, name string, data []byte, labels map[string]string) (string, error)
-	CreateService(ctx context.Context, s swarm.ServiceSpec, owner string, cred *swarm.Credential) (swarm.Service, error)
-}
-
-// RestoreVault is what restoring objects gives back to Berth's database.
-type RestoreVault interface {
-	RestoreSecret(ctx context.Context, dockerID, name string, value []byte) error
-	RestoreRegistry(ctx context.Context, r Registry) error
-	RestoreMapping(ctx context.Context, name string) error
-	CredentialFor(ctx context.Context, owner, image string) (*swarm.Credential, error)
-}
-
 // VolumeRestore asks for one volume archive of a snapshot to be written into a volume on a node.
 type VolumeRestore struct {
 	Snapshot  string `json:"-"`
@@ -295,7 +281,7 @@ type PlanItem struct {
 
 // RestoreObjects plans (apply false) or recreates (apply true) the snapshot's missing
 // mappings, configs, secrets, registries and services; existing ones are kept as they are.
-func (r *Runner) RestoreObjects(ctx context.Context, id string, apply bool, rs Restorer, rv RestoreVault) ([]PlanItem, error) {
+func (r *Runner) RestoreObjects(ctx context.Context, id string, apply bool) ([]PlanItem, error) {
 	s, err := r.Load(id)
 	if err != nil {
 		return nil, &RequestError{"snapshot", "There is no complete snapshot " + id + "."}
@@ -303,6 +289,76 @@ func (r *Runner) RestoreObjects(ctx context.Context, id string, apply bool, rs R
 	if s.Problem != "" {
 		return nil, &RequestError{"snapshot", "This snapshot cannot be trusted: " + s.Problem + "."}
 	}
+	have, err := r.existing(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var plan []PlanItem
+	step := func(kind, name string, do func() error) {
+		item := PlanItem{Kind: kind, Name: name, Action: "create"}
+		if have[kind+"/"+name] {
+			item.Action = "keep"
+		}
+		if apply && item.Action == "create" {
+			if err := do(); err != nil {
+				item.Done = "failed: " + err.Error()
+			} else {
+				item.Done = "created"
+			}
+		}
+		plan = append(plan, item)
+	}
+	for _, mp := range s.Mappings {
+		step("mapping", mp.Name, func() error { return r.Vault.RestoreMapping(ctx, mp.Name) })
+	}
+	for _, c := range s.Configs {
+		step(string(swarm.KindConfig), c.Name, func() error {
+			_, err := r.Engine.CreateObject(ctx, swarm.KindConfig, c.Name, c.Data, c.Labels)
+			return err
+		})
+	}
+	for _, c := range s.Secrets {
+		if c.Sealed == nil {
+			plan = append(plan, PlanItem{Kind: string(swarm.KindSecret), Name: c.Name, Action: "skip: Berth never held its value"})
+			continue
+		}
+		step(string(swarm.KindSecret), c.Name, func() error {
+			value, err := r.Keys.Open(c.Sealed, sealContext(s.ID, "secret", c.Name))
+			if err != nil {
+				return errors.New("its sealed value does not open with this Berth's key")
+			}
+			dockerID, err := r.Engine.CreateObject(ctx, swarm.KindSecret, c.Name, value, c.Labels)
+			if err != nil {
+				return err
+			}
+			return r.Vault.RestoreSecret(ctx, dockerID, c.Name, value)
+		})
+	}
+	for _, g := range s.Registries {
+		step("registry", g.Owner+"@"+g.URL, func() error {
+			pw, err := r.Keys.Open(g.Sealed, sealContext(s.ID, "registry", g.Owner+"@"+g.URL))
+			if err != nil {
+				return errors.New("its sealed password does not open with this Berth's key")
+			}
+			return r.Vault.RestoreRegistry(ctx, Registry{Owner: g.Owner, URL: g.URL, Username: g.Username, Password: string(pw)})
+		})
+	}
+	for _, spec := range s.Services {
+		step("service", spec.Name, func() error {
+			owner := s.Owners[spec.Name]
+			cred, err := r.Vault.CredentialFor(ctx, owner, spec.Reference())
+			if err != nil {
+				return err
+			}
+			_, err = r.Engine.CreateService(ctx, spec, owner, cred)
+			return err
+		})
+	}
+	return plan, nil
+}
+
+// existing names what is already there ("kind/name"), which a restore keeps as it is.
+func (r *Runner) existing(ctx context.Context) (map[string]bool, error) {
 	have := map[string]bool{}
 	for _, kind := range []swarm.Kind{swarm.KindConfig, swarm.KindSecret} {
 		objs, err := r.Engine.Objects(ctx, kind)
@@ -334,66 +390,5 @@ func (r *Runner) RestoreObjects(ctx context.Context, id string, apply bool, rs R
 	for _, g := range regs {
 		have["registry/"+g.Owner+"@"+g.URL] = true
 	}
-	var plan []PlanItem
-	step := func(kind, name string, do func() error) {
-		item := PlanItem{Kind: kind, Name: name, Action: "create"}
-		if have[kind+"/"+name] {
-			item.Action = "keep"
-		}
-		if apply && item.Action == "create" {
-			if err := do(); err != nil {
-				item.Done = "failed: " + err.Error()
-			} else {
-				item.Done = "created"
-			}
-		}
-		plan = append(plan, item)
-	}
-	for _, mp := range s.Mappings {
-		step("mapping", mp.Name, func() error { return rv.RestoreMapping(ctx, mp.Name) })
-	}
-	for _, c := range s.Configs {
-		step(string(swarm.KindConfig), c.Name, func() error {
-			_, err := rs.CreateObject(ctx, swarm.KindConfig, c.Name, c.Data, c.Labels)
-			return err
-		})
-	}
-	for _, c := range s.Secrets {
-		if c.Sealed == nil {
-			plan = append(plan, PlanItem{Kind: string(swarm.KindSecret), Name: c.Name, Action: "skip: Berth never held its value"})
-			continue
-		}
-		step(string(swarm.KindSecret), c.Name, func() error {
-			value, err := r.Keys.Open(c.Sealed, sealContext(s.ID, "secret", c.Name))
-			if err != nil {
-				return errors.New("its sealed value does not open with this Berth's key")
-			}
-			dockerID, err := rs.CreateObject(ctx, swarm.KindSecret, c.Name, value, c.Labels)
-			if err != nil {
-				return err
-			}
-			return rv.RestoreSecret(ctx, dockerID, c.Name, value)
-		})
-	}
-	for _, g := range s.Registries {
-		step("registry", g.Owner+"@"+g.URL, func() error {
-			pw, err := r.Keys.Open(g.Sealed, sealContext(s.ID, "registry", g.Owner+"@"+g.URL))
-			if err != nil {
-				return errors.New("its sealed password does not open with this Berth's key")
-			}
-			return rv.RestoreRegistry(ctx, Registry{Owner: g.Owner, URL: g.URL, Username: g.Username, Password: string(pw)})
-		})
-	}
-	for _, spec := range s.Services {
-		step("service", spec.Name, func() error {
-			owner := s.Owners[spec.Name]
-			cred, err := rv.CredentialFor(ctx, owner, spec.Reference())
-			if err != nil {
-				return err
-			}
-			_, err = rs.CreateService(ctx, spec, owner, cred)
-			return err
-		})
-	}
-	return plan, nil
+	return have, nil
 }

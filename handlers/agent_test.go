@@ -192,10 +192,12 @@ func TestAgentCarriesTerminalUploadBackupAndRestoreOnWorkers(t *testing.T) {
 		t.Errorf("the worker's volume holds %q, want %s", got, sum(payload))
 	}
 	// The node page lists the worker's volumes with their sizes.
-	nodePage := s.op.get("/nodes/" + worker1.Hostname)
-	if !strings.Contains(nodePage.Body, mapping) || !strings.Contains(nodePage.Body, "2.0 MiB") {
-		t.Errorf("the node page does not list %s with its size:\n%s", mapping, nodePage.Body)
-	}
+	eventually(t, 15*time.Second, "the node page to list "+mapping+" with its size", func() string {
+		if body := s.op.get("/nodes/" + worker1.Hostname).Body; !strings.Contains(body, mapping) || !strings.Contains(body, "2.0 MiB") {
+			return body
+		}
+		return ""
+	})
 
 	// A backup copies the worker's volume; restored onto worker2 as a new volume, every byte is there.
 	snap := (&backupEnv{testServer: s.testServer, token: s.token}).backupNow(t)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/a-h/templ"
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
 	"github.com/berthhq/berth/views"
@@ -14,13 +15,14 @@ import (
 // StatusEngine is what the dashboard and every page's banner need: the engine's state.
 type StatusEngine interface {
 	Cached() swarm.Status
+	Current() swarm.Status
 	Refresh(ctx context.Context) swarm.Status
 	Initialize(ctx context.Context, advertiseAddr string) error
 }
 
-// dashboardModel asks the engine for its current state.
+// dashboardModel shows the engine's state as last checked (every 3 s) with the live model's counts.
 func (h *Handlers) dashboardModel(c echo.Context) views.Dashboard {
-	st := h.engine.Refresh(c.Request().Context())
+	st := h.engine.Current()
 	u := currentUser(c)
 	return views.Dashboard{
 		Reachable: st.Reachable, Error: st.Error, EngineVersion: st.EngineVersion, APIVersion: st.APIVersion,
@@ -43,6 +45,12 @@ func (h *Handlers) DashboardStatus(c echo.Context) error {
 	return fragment(c, http.StatusOK, views.DashboardStatus(h.dashboardModel(c)))
 }
 
+// DashboardEvents pushes the dashboard's status again whenever the swarm changes.
+func (h *Handlers) DashboardEvents(c echo.Context) error {
+	return h.streamFragments(c, "status", func(ch swarm.Change) bool { return ch.Kind != "volume" },
+		func() (templ.Component, error) { return views.DashboardStatus(h.dashboardModel(c)), nil })
+}
+
 // EngineBanner is the layout's banner, polled so it clears when the engine returns.
 func (h *Handlers) EngineBanner(c echo.Context) error {
 	st := h.engine.Cached()
@@ -63,6 +71,8 @@ func (h *Handlers) InitializeEnvironment(c echo.Context) error {
 		} else {
 			h.audit(c, "environment.initialize", "swarm", "ok", "advertise address "+addr+"; network "+swarm.DefaultNetwork)
 		}
+		h.engine.Refresh(c.Request().Context()) // the page after the action shows the new state
+
 	}
 	if form.Errors.Any() {
 		status = http.StatusUnprocessableEntity

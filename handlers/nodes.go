@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/a-h/templ"
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
 	"github.com/berthhq/berth/views"
@@ -163,6 +164,24 @@ func (h *Handlers) NodesLive(c echo.Context) error {
 	return fragment(c, http.StatusOK, views.NodesTable(rows))
 }
 
+// NodesEvents pushes the nodes table again whenever a node or a task changes.
+func (h *Handlers) NodesEvents(c echo.Context) error {
+	return h.streamFragments(c, "nodes", func(ch swarm.Change) bool { return ch.Kind == "node" || ch.Kind == "task" },
+		func() (templ.Component, error) {
+			rows, err := h.nodeRows(c)
+			return views.NodesTable(rows), err
+		})
+}
+
+// NodeEvents pushes one node's state again whenever it or a task changes.
+func (h *Handlers) NodeEvents(c echo.Context) error {
+	return h.streamFragments(c, "node", func(ch swarm.Change) bool { return ch.Kind == "node" || ch.Kind == "task" },
+		func() (templ.Component, error) {
+			d, _, err := h.nodeDetail(c)
+			return views.NodeState(d), err
+		})
+}
+
 // nodeDetail builds a node's page; it answers the listing too, for the quorum check.
 func (h *Handlers) nodeDetail(c echo.Context) (views.NodeDetail, []swarm.NodeInfo, error) {
 	ctx := c.Request().Context()
@@ -210,7 +229,7 @@ func (h *Handlers) NodePage(c echo.Context) error {
 // nodeVolumes lists the node's volumes with their sizes (through its agent on other nodes), or says why it cannot.
 func (h *Handlers) nodeVolumes(c echo.Context, d *views.NodeDetail) error {
 	ctx := c.Request().Context()
-	vols, err := h.engine.NodeVolumes(ctx, d.Node.Hostname)
+	vols, _, err := h.engine.KnownNodeVolumes(d.Node.Hostname)
 	if err != nil {
 		d.VolumesError = err.Error()
 		return nil

@@ -62,6 +62,12 @@ func TestNodesPromoteDemoteDrainAndLabelSafely(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.docker.VolumeRemove(context.Background(), vol, true) })
+	eventually(t, 15*time.Second, "the node page to list "+vol+" (volumes are read in the background)", func() string {
+		if body := admin.get("/nodes/" + mgrID).Body; !strings.Contains(body, vol) {
+			return "not listed"
+		}
+		return ""
+	})
 	if r := post("/nodes/"+mgrID+"/role", url.Values{"role": {"worker"}, "version": {fmt.Sprint(mgrVersion)}, "confirm": {"yes"}}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "last manager") {
 		t.Errorf("demote the last manager: %d", r.Status)
 	} else if !strings.Contains(r.Body, vol) {
@@ -107,10 +113,15 @@ func TestNodesPromoteDemoteDrainAndLabelSafely(t *testing.T) {
 	spec.Mode.Replicated.Replicas = &two
 	spec.TaskTemplate.Placement = &dswarm.Placement{Constraints: []string{"node.role==worker"}, MaxReplicas: 1}
 	s.createService(t, spec)
-	onWorker := func(hostname string) int {
-		id := idOf(hostname)
-		tasks, _ := s.docker.TaskList(ctx, dswarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", svc), filters.Arg("node", id), filters.Arg("desired-state", "running"))})
-		return len(tasks)
+	onWorker := func(hostname string) int { // as Berth's pages see it: in the live model
+		n := 0
+		got, _ := s.Model.Service(svc)
+		for _, task := range got.Tasks {
+			if task.Node == hostname && task.DesiredState == "running" {
+				n++
+			}
+		}
+		return n
 	}
 	eventually(t, 60*time.Second, "one task on each worker", func() string {
 		if onWorker(worker.Hostname) != 1 || onWorker(other.Hostname) != 1 {
@@ -281,9 +292,12 @@ func TestAStoppedWorkerShowsDownAndComesBack(t *testing.T) {
 		}
 		return ""
 	})
-	if page := s.op.get("/nodes/" + worker.Hostname); !strings.Contains(page.Body, "<code>"+mapping+"</code>") {
-		t.Errorf("the node page does not list %s again", mapping)
-	}
+	eventually(t, 60*time.Second, "the node page to list "+mapping+" again", func() string {
+		if page := s.op.get("/nodes/" + worker.Hostname); !strings.Contains(page.Body, "<code>"+mapping+"</code>") {
+			return "not listed"
+		}
+		return ""
+	})
 }
 
 // rowOf returns the nodes table's row of a host.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/berthhq/berth/store"
+	"github.com/berthhq/berth/swarm"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 )
@@ -60,6 +61,7 @@ func (h *Handlers) Routes() []Route {
 
 		ui(http.MethodGet, "/", viewer, h.Dashboard),
 		ui(http.MethodGet, "/dashboard/status", viewer, h.DashboardStatus),
+		stream(ui(http.MethodGet, "/dashboard/events", viewer, h.DashboardEvents)),
 		early(ui(http.MethodGet, "/engine/banner", viewer, h.EngineBanner)),
 		ui(http.MethodPost, "/environment/initialize", admin, h.InitializeEnvironment),
 
@@ -130,6 +132,7 @@ func (h *Handlers) Routes() []Route {
 
 		ui(http.MethodGet, "/nodes", viewer, h.NodesPage),
 		ui(http.MethodGet, "/nodes/live", viewer, h.NodesLive),
+		stream(ui(http.MethodGet, "/nodes/events", viewer, h.NodesEvents)),
 		ui(http.MethodPost, "/nodes/autolock", admin, h.SetAutolock),
 		ui(http.MethodPost, "/nodes/unlock", admin, h.UnlockSwarm),
 		ui(http.MethodPost, "/nodes/agent", admin, h.DeployAgents),
@@ -137,6 +140,7 @@ func (h *Handlers) Routes() []Route {
 		ui(http.MethodPost, "/nodes/agent/remove", admin, h.RemoveAgents),
 		ui(http.MethodGet, "/nodes/:id", viewer, h.NodePage),
 		ui(http.MethodGet, "/nodes/:id/live", viewer, h.NodeLive),
+		stream(ui(http.MethodGet, "/nodes/:id/events", viewer, h.NodeEvents)),
 		ui(http.MethodPost, "/nodes/:id/role", admin, h.ChangeNodeRole),
 		ui(http.MethodPost, "/nodes/:id/availability", admin, h.SetNodeAvailability),
 		ui(http.MethodPost, "/nodes/:id/labels", admin, h.SetNodeLabel),
@@ -241,7 +245,19 @@ func (h *Handlers) Register(e *echo.Echo) {
 		if !r.Upload {
 			mw = append([]echo.MiddlewareFunc{limitBody(maxBody)}, mw...)
 		}
+		mw = append([]echo.MiddlewareFunc{originOf(r.Method + " " + r.Path)}, mw...)
 		e.Add(r.Method, r.Path, r.handle, mw...)
+	}
+}
+
+// originOf names the route on its request's context, so every engine call the request
+// makes says which route made it (counted by swarm, checked by the live-model tests).
+func originOf(route string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.SetRequest(c.Request().WithContext(swarm.WithOrigin(c.Request().Context(), route)))
+			return next(c)
+		}
 	}
 }
 

@@ -68,27 +68,37 @@ func (h *Handlers) staleNote() string {
 }
 
 // serviceList builds the list's model, filtered by name or image.
-func (h *Handlers) serviceList(c echo.Context, q string) (views.ServiceList, error) {
+func (h *Handlers) serviceList(c echo.Context, f serviceFilter) (views.ServiceList, error) {
 	list, err := h.engine.Services(c.Request().Context())
 	if err != nil {
 		return views.ServiceList{}, err
 	}
-	l := views.ServiceList{Filter: q, Stale: h.staleNote(), Total: len(list)}
-	q = strings.ToLower(q)
-	for _, s := range list {
-		if q != "" && !strings.Contains(strings.ToLower(s.Spec.Name), q) && !strings.Contains(strings.ToLower(s.Spec.Image), q) {
-			continue
-		}
+	shown, matched, stacks, nodes := filterServices(list, f)
+	if pages := max(1, (matched+servicesPerPage-1)/servicesPerPage); f.Page > pages {
+		f.Page = pages // a page past the end (the list shrank) shows the last one
+		shown, matched, stacks, nodes = filterServices(list, f)
+	}
+	l := views.ServiceList{Filter: f.Q, Stack: f.Stack, State: f.State, Node: f.Node, Stacks: stacks, Nodes: nodes,
+		Query: f.query(f.Page), Stale: h.staleNote(), Total: len(list), Matched: matched, Page: f.Page,
+		Pages: max(1, (matched+servicesPerPage-1)/servicesPerPage), First: (f.Page-1)*servicesPerPage + 1}
+	if f.Page > 1 {
+		l.PrevQuery = f.query(f.Page - 1)
+	}
+	if f.Page < l.Pages {
+		l.NextQuery = f.query(f.Page + 1)
+	}
+	now := time.Now()
+	for _, s := range shown {
 		l.Rows = append(l.Rows, views.ServiceRow{Name: s.Spec.Name, Image: s.Spec.Reference(), Mode: modeText(s), Running: s.Running,
-			Desired: s.Desired, Health: health(s), Updated: views.FormatTime(s.UpdatedAt), Ago: views.Ago(s.UpdatedAt, time.Now()), Managed: s.Managed, HasWarn: len(s.Warnings) > 0,
+			Desired: s.Desired, Health: health(s), Updated: views.FormatTime(s.UpdatedAt), Ago: views.Ago(s.UpdatedAt, now), Managed: s.Managed, HasWarn: len(s.Warnings) > 0,
 			Domains: h.domainTags(s.Spec.Domains)})
 	}
 	return l, nil
 }
 
-// ServicesPage lists the services.
+// ServicesPage lists the services, filtered and a page at a time.
 func (h *Handlers) ServicesPage(c echo.Context) error {
-	l, err := h.serviceList(c, c.QueryParam("q"))
+	l, err := h.serviceList(c, parseServiceFilter(c))
 	if err != nil {
 		return err
 	}
@@ -96,12 +106,12 @@ func (h *Handlers) ServicesPage(c echo.Context) error {
 	return h.render(c, http.StatusOK, p, views.ServicesPage(p, l))
 }
 
-// ServicesEvents pushes the list again whenever a service or task changes.
+// ServicesEvents pushes the list's page again whenever a service or task changes.
 func (h *Handlers) ServicesEvents(c echo.Context) error {
-	q := c.QueryParam("q")
+	f := parseServiceFilter(c)
 	return h.streamFragments(c, "services", func(ch swarm.Change) bool { return ch.Kind == "service" || ch.Kind == "task" },
 		func() (templ.Component, error) {
-			l, err := h.serviceList(c, q)
+			l, err := h.serviceList(c, f)
 			return views.ServicesTable(l), err
 		})
 }

@@ -142,6 +142,8 @@ func (s *swarmServer) createService(t *testing.T, spec swarm.ServiceSpec) string
 		t.Fatalf("create service %s: %v", spec.Name, err)
 	}
 	t.Cleanup(func() { s.docker.ServiceRemove(context.Background(), res.ID) })
+	// Berth learns of it from the events stream, as it would of any other tool's service.
+	waitFor(t, 10*time.Second, "the live model to hold "+spec.Name, func() bool { _, ok := s.Model.Service(res.ID); return ok })
 	return res.ID
 }
 

@@ -29,6 +29,15 @@ func managerService(t *testing.T, s *swarmServer) (string, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, 10*time.Second, "the live model to see the running task", func() bool {
+		svc, _ := s.Model.Service(name)
+		for _, task := range svc.Tasks {
+			if task.State == "running" && strings.HasPrefix(id, task.ContainerID) {
+				return true
+			}
+		}
+		return false
+	})
 	return name, id
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
@@ -18,10 +19,11 @@ import (
 // VolumeEngine creates and removes mapped volumes, reads their state and writes uploads into them.
 type VolumeEngine interface {
 	MappingStates(ctx context.Context, names []string) (map[string]swarm.MappingState, error)
+	KnownMappingStates(ctx context.Context, names []string) (map[string]swarm.MappingState, error)
 	VolumeMadeByBerth(ctx context.Context, volume string) (exists, made bool, err error)
 	CreateMappingVolume(ctx context.Context, name string) error
 	RemoveMappingVolume(ctx context.Context, name string) error
-	NodeVolumes(ctx context.Context, node string) ([]swarm.NodeVolume, error)
+	KnownNodeVolumes(node string) ([]swarm.NodeVolume, time.Time, error)
 	UploadToVolume(ctx context.Context, u swarm.Upload, body io.Reader) ([]volumewrite.Written, error)
 }
 
@@ -36,7 +38,7 @@ func (h *Handlers) mappingStates(c echo.Context) ([]store.VolumeMapping, map[str
 	for i, m := range maps {
 		names[i] = m.Name
 	}
-	states, err := h.engine.MappingStates(ctx, names)
+	states, err := h.engine.KnownMappingStates(ctx, names)
 	return maps, states, err
 }
 

@@ -41,13 +41,18 @@ func (e *Engine) OnNode(ctx context.Context, node string, g agent.Grant) (*Engin
 	return e.On(ctx, n, g)
 }
 
+// nodeAway says that a node which is not ready cannot be reached.
+func nodeAway(n NodeInfo) error {
+	return &engineError{msg: "Node " + n.Hostname + " is " + n.Status + ": its containers and volumes cannot be reached until it is back.", kind: ErrUnreachable}
+}
+
 // On is OnNode for a node the caller has listed already.
 func (e *Engine) On(ctx context.Context, n NodeInfo, g agent.Grant) (*Engine, error) {
 	if n.Hostname == e.LocalNode(ctx) {
 		return e, nil
 	}
 	if !n.Ready() {
-		return nil, &engineError{msg: "Node " + n.Hostname + " is " + n.Status + ": its containers and volumes cannot be reached until it is back.", kind: ErrUnreachable}
+		return nil, nodeAway(n)
 	}
 	missing := &engineError{msg: "The Berth agent is not running on node " + n.Hostname + ": deploy it from the Nodes page (or wait for it to start there).", kind: ErrAgentMissing}
 	l := e.link()

@@ -110,16 +110,16 @@ type AgentState struct {
 
 // Agents reports whether the agent service is deployed and how it fares on each node (by node id).
 func (e *Engine) Agents(ctx context.Context) (bool, map[string]AgentState, error) {
-	svc, _, err := e.cli.ServiceInspectWithRaw(ctx, AgentService, dswarm.ServiceInspectOptions{})
-	if cerrdefs.IsNotFound(err) {
+	svc, found, err := e.rawService(ctx, AgentService)
+	if err != nil {
+		return false, nil, err
+	}
+	if !found {
 		return false, map[string]AgentState{}, nil
 	}
+	tasks, err := e.tasks(ctx, "", svc.ID)
 	if err != nil {
-		return false, nil, e.wrap(err)
-	}
-	tasks, err := e.cli.TaskList(ctx, dswarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", AgentService), filters.Arg("desired-state", "running"))})
-	if err != nil {
-		return true, nil, e.wrap(err)
+		return true, nil, err
 	}
 	image, l := e.agentImage(ctx), e.link()
 	current := l != nil && l.current(svc.Spec, image)

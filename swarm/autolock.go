@@ -10,6 +10,9 @@ import (
 
 // Autolock reports whether the managers' raft keys are encrypted at rest behind an unlock key.
 func (e *Engine) Autolock(ctx context.Context) (bool, error) {
+	if m := e.liveModel(); m != nil && m.rawCluster() != nil {
+		return m.rawCluster().Spec.EncryptionConfig.AutoLockManagers, nil // re-read at every rebuild and after SetAutolock
+	}
 	sw, err := e.cli.SwarmInspect(ctx)
 	if err != nil {
 		return false, e.wrap(err)
@@ -26,6 +29,9 @@ func (e *Engine) SetAutolock(ctx context.Context, on bool) (string, error) {
 	sw.Spec.EncryptionConfig.AutoLockManagers = on
 	if err := e.cli.SwarmUpdate(ctx, sw.Version, sw.Spec, dswarm.UpdateFlags{}); err != nil {
 		return "", e.wrap(err)
+	}
+	if m := e.liveModel(); m != nil {
+		m.refreshCluster(ctx)
 	}
 	if !on {
 		return "", nil

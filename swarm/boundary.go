@@ -201,20 +201,9 @@ func (e *Engine) CheckObject(ctx context.Context, kind Kind, name string) error 
 	if why := ReservedObject(name, nil); why != "" {
 		return &Refusal{Kind: string(kind), Name: name, Reason: why}
 	}
-	var labels map[string]string
-	switch kind {
-	case KindSecret:
-		s, _, err := e.cli.SecretInspectWithRaw(ctx, name)
-		if err != nil && !cerrdefs.IsNotFound(err) {
-			return e.wrap(err)
-		}
-		labels = s.Spec.Labels
-	case KindConfig:
-		c, _, err := e.cli.ConfigInspectWithRaw(ctx, name)
-		if err != nil && !cerrdefs.IsNotFound(err) {
-			return e.wrap(err)
-		}
-		labels = c.Spec.Labels
+	labels, err := e.objectLabels(ctx, kind, name)
+	if err != nil {
+		return err
 	}
 	if why := ReservedObject(name, labels); why != "" {
 		return &Refusal{Kind: string(kind), Name: name, Reason: why}
@@ -231,6 +220,41 @@ func (e *Engine) CheckObject(ctx context.Context, kind Kind, name string) error 
 		return &Refusal{Kind: string(kind), Name: name, Reason: why}
 	}
 	return nil
+}
+
+// objectLabels are a config's or secret's labels (nil when there is none of that name),
+// from the live model when it runs: the labels are set at creation, and Berth changes none.
+func (e *Engine) objectLabels(ctx context.Context, kind Kind, name string) (map[string]string, error) {
+	if m := e.liveModel(); m != nil {
+		configs, secrets := m.rawObjects()
+		for _, c := range configs {
+			if kind == KindConfig && c.Spec.Name == name {
+				return c.Spec.Labels, nil
+			}
+		}
+		for _, s := range secrets {
+			if kind == KindSecret && s.Spec.Name == name {
+				return s.Spec.Labels, nil
+			}
+		}
+		return nil, nil
+	}
+	var labels map[string]string
+	switch kind {
+	case KindSecret:
+		s, _, err := e.cli.SecretInspectWithRaw(ctx, name)
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			return nil, e.wrap(err)
+		}
+		labels = s.Spec.Labels
+	case KindConfig:
+		c, _, err := e.cli.ConfigInspectWithRaw(ctx, name)
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			return nil, e.wrap(err)
+		}
+		labels = c.Spec.Labels
+	}
+	return labels, nil
 }
 
 // CheckVolume refuses an action on a volume of Berth's own (by name, by its labels on this node, or because Berth's services mount it).

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,22 +47,30 @@ type Engine struct {
 	remote *remoteNode
 	// socket is the engine socket's host path once known (EngineSocket): it does not change while Berth runs.
 	socket atomic.Pointer[string]
+	// facts holds each node's volumes as last read in the background (volumefacts.go).
+	facts volumeFacts
+	// calls counts engine API calls by the route that made them (origin.go).
+	calls sync.Map
 }
 
 // Connect creates a client from the standard DOCKER_HOST environment (through
 // getenv) with API version negotiation; it does not need the engine to be up.
 func Connect(getenv func(string) string, log *slog.Logger) (*Engine, error) {
-	opts := []client.Opt{client.WithAPIVersionNegotiation()}
-	if host := getenv("DOCKER_HOST"); host != "" {
-		opts = append(opts, client.WithHost(host))
-	} else {
-		opts = append(opts, client.WithHost(client.DefaultDockerHost))
+	host := getenv("DOCKER_HOST")
+	if host == "" {
+		host = client.DefaultDockerHost
 	}
-	cli, err := client.NewClientWithOpts(opts...)
+	e := &Engine{log: log, last: Status{Error: "not checked yet"}}
+	base, counted := newTransport(&e.calls)
+	cli, err := client.NewClientWithOpts(client.WithAPIVersionNegotiation(),
+		client.WithHTTPClient(&http.Client{Transport: base, CheckRedirect: client.CheckRedirect}),
+		client.WithHost(host), // configures base for the host's scheme
+		client.WithHTTPClient(&http.Client{Transport: counted, CheckRedirect: client.CheckRedirect}))
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
-	return &Engine{cli: cli, log: log, last: Status{Error: "not checked yet"}}, nil
+	e.cli = cli
+	return e, nil
 }
 
 // link is the engine's agent setup (nil when none).
@@ -97,6 +106,16 @@ func (e *Engine) Cached() Status {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	return e.last
+}
+
+// Current is the last known status with the live model's counts, without calling the engine.
+func (e *Engine) Current() Status {
+	st := e.Cached()
+	if m := e.liveModel(); m != nil && st.SwarmActive() && st.IsManager {
+		st.Services, st.Tasks, st.RunningTasks = m.counts()
+		st.HasNetwork = m.hasNetwork(DefaultNetwork)
+	}
+	return st
 }
 
 // LocalNode is the hostname of the node this engine runs on, asking the engine when its status was not read yet.
@@ -182,8 +201,11 @@ func (e *Engine) status(ctx context.Context) Status {
 func (e *Engine) Watch(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	for {
+	for first := true; ; first = false {
 		e.Refresh(ctx)
+		if first {
+			e.EngineSocket(ctx) // asked once, here, so no page has to
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -36,6 +36,9 @@ type Model struct {
 	tasks     map[string]dswarm.Task
 	nodes     map[string]dswarm.Node
 	networks  map[string]string
+	configs   map[string]dswarm.Config
+	secrets   map[string]dswarm.Secret
+	cluster   *dswarm.Swarm // the swarm's settings (autolock), re-read at every rebuild and after Berth changes them
 	ready     bool
 	syncedAt  time.Time
 	lastError string
@@ -151,7 +154,28 @@ func (m *Model) rebuild(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	configs, err := m.e.cli.ConfigList(ctx, dswarm.ConfigListOptions{})
+	if err != nil {
+		return err
+	}
+	secrets, err := m.e.cli.SecretList(ctx, dswarm.SecretListOptions{})
+	if err != nil {
+		return err
+	}
+	var cluster *dswarm.Swarm
+	if sw, err := m.e.cli.SwarmInspect(ctx); err == nil {
+		cluster = &sw
+	}
 	m.mu.Lock()
+	m.configs = make(map[string]dswarm.Config, len(configs))
+	for _, c := range configs {
+		m.configs[c.ID] = c
+	}
+	m.secrets = make(map[string]dswarm.Secret, len(secrets))
+	for _, sc := range secrets {
+		m.secrets[sc.ID] = sc
+	}
+	m.cluster = cluster
 	m.services = make(map[string]dswarm.Service, len(services))
 	for _, s := range services {
 		m.services[s.ID] = s
@@ -233,9 +257,49 @@ func (m *Model) apply(ctx context.Context, msg events.Message) {
 		m.dirty = true
 		m.mu.Unlock()
 		m.notify(Change{Kind: "network", ID: id})
+	case events.ConfigEventType, events.SecretEventType:
+		m.refreshObject(ctx, Kind(msg.Type), id)
 	default:
 		m.notify(Change{Kind: string(msg.Type), ID: id})
 	}
+}
+
+// refreshObject re-reads one config or secret (or forgets it once removed); writers call it for read-your-writes.
+func (m *Model) refreshObject(ctx context.Context, kind Kind, id string) {
+	var c dswarm.Config
+	var sc dswarm.Secret
+	var err error
+	if kind == KindConfig {
+		c, _, err = m.e.cli.ConfigInspectWithRaw(ctx, id)
+	} else {
+		sc, _, err = m.e.cli.SecretInspectWithRaw(ctx, id)
+	}
+	m.mu.Lock()
+	switch {
+	case m.configs == nil:
+	case kind == KindConfig && err != nil:
+		delete(m.configs, id)
+	case kind == KindConfig:
+		m.configs[id] = c
+	case err != nil:
+		delete(m.secrets, id)
+	default:
+		m.secrets[id] = sc
+	}
+	m.mu.Unlock()
+	m.notify(Change{Kind: string(kind), ID: id})
+}
+
+// refreshCluster re-reads the swarm's settings after Berth changed them.
+func (m *Model) refreshCluster(ctx context.Context) {
+	sw, err := m.e.cli.SwarmInspect(ctx)
+	if err != nil {
+		return
+	}
+	m.mu.Lock()
+	m.cluster = &sw
+	m.mu.Unlock()
+	m.notify(Change{Kind: "swarm"})
 }
 
 // refreshService re-reads one service (or forgets it once removed); writers call it for read-your-writes.

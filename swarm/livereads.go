@@ -82,3 +82,61 @@ func (m *Model) rawServices() []dswarm.Service {
 	}
 	return out
 }
+
+// rawNodes returns the engine's nodes, from memory.
+func (m *Model) rawNodes() []dswarm.Node {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]dswarm.Node, 0, len(m.nodes))
+	for _, n := range m.nodes {
+		out = append(out, n)
+	}
+	return out
+}
+
+// rawTasks returns the tasks keep accepts, from memory.
+func (m *Model) rawTasks(keep func(dswarm.Task) bool) []dswarm.Task {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []dswarm.Task
+	for _, t := range m.tasks {
+		if keep(t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// rawService returns one service's engine spec by name, from memory.
+func (m *Model) rawService(name string) (dswarm.Service, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, s := range m.services {
+		if s.Spec.Name == name {
+			return s, true
+		}
+	}
+	return dswarm.Service{}, false
+}
+
+// rawObjects returns the configs and secrets, from memory.
+func (m *Model) rawObjects() ([]dswarm.Config, []dswarm.Secret) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	configs := make([]dswarm.Config, 0, len(m.configs))
+	for _, c := range m.configs {
+		configs = append(configs, c)
+	}
+	secrets := make([]dswarm.Secret, 0, len(m.secrets))
+	for _, s := range m.secrets {
+		secrets = append(secrets, s)
+	}
+	return configs, secrets
+}
+
+// rawCluster returns the swarm's settings as last read (nil when the engine is no manager).
+func (m *Model) rawCluster() *dswarm.Swarm {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.cluster
+}

@@ -40,9 +40,14 @@ func (n NodeInfo) Ready() bool { return n.Status == string(dswarm.NodeStateReady
 
 // Nodes lists the swarm's nodes, managers first, without their task counts.
 func (e *Engine) Nodes(ctx context.Context) ([]NodeInfo, error) {
-	list, err := e.cli.NodeList(ctx, dswarm.NodeListOptions{})
-	if err != nil {
-		return nil, e.wrap(err)
+	var list []dswarm.Node
+	if m := e.liveModel(); m != nil {
+		list = m.rawNodes()
+	} else {
+		var err error
+		if list, err = e.cli.NodeList(ctx, dswarm.NodeListOptions{}); err != nil {
+			return nil, e.wrap(err)
+		}
 	}
 	out := make([]NodeInfo, 0, len(list))
 	for _, n := range list {
@@ -63,9 +68,9 @@ func (e *Engine) NodeInfos(ctx context.Context) ([]NodeInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	tasks, err := e.cli.TaskList(ctx, dswarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("desired-state", "running"))})
+	tasks, err := e.tasks(ctx, "", "")
 	if err != nil {
-		return nil, e.wrap(err)
+		return nil, err
 	}
 	for _, t := range tasks {
 		if t.Status.State != dswarm.TaskStateRunning {
@@ -94,6 +99,35 @@ func nodeInfo(n dswarm.Node, running int) NodeInfo {
 	return i
 }
 
+// tasks lists the tasks the swarm wants running, on one node and of one service when
+// given (ids), from the live model when it runs.
+func (e *Engine) tasks(ctx context.Context, nodeID, serviceID string) ([]dswarm.Task, error) {
+	keep := func(t dswarm.Task) bool {
+		return t.DesiredState == dswarm.TaskStateRunning && (nodeID == "" || t.NodeID == nodeID) && (serviceID == "" || t.ServiceID == serviceID)
+	}
+	if m := e.liveModel(); m != nil {
+		return m.rawTasks(keep), nil
+	}
+	f := filters.NewArgs(filters.Arg("desired-state", "running"))
+	if nodeID != "" {
+		f.Add("node", nodeID)
+	}
+	if serviceID != "" {
+		f.Add("service", serviceID)
+	}
+	list, err := e.cli.TaskList(ctx, dswarm.TaskListOptions{Filters: f})
+	if err != nil {
+		return nil, e.wrap(err)
+	}
+	var out []dswarm.Task
+	for _, t := range list {
+		if keep(t) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
 // ErrNoNode means no node has the name or id given.
 var ErrNoNode = fmt.Errorf("%w: no such node", ErrNotFound)
 
@@ -109,9 +143,9 @@ func FindNode(nodes []NodeInfo, idOrName string) (NodeInfo, error) {
 
 // NodeTasks lists the tasks the swarm wants running on a node.
 func (e *Engine) NodeTasks(ctx context.Context, id string) ([]Task, error) {
-	tasks, err := e.cli.TaskList(ctx, dswarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("node", id), filters.Arg("desired-state", "running"))})
+	tasks, err := e.tasks(ctx, id, "")
 	if err != nil {
-		return nil, e.wrap(err)
+		return nil, err
 	}
 	services, err := e.Services(ctx)
 	if err != nil {

@@ -108,21 +108,29 @@ func (e *Engine) objects(ctx context.Context, kind Kind, fresh bool) ([]Object, 
 		return nil, err
 	}
 	var out []Object
+	var configs []dswarm.Config
+	var secrets []dswarm.Secret
+	m := e.liveModel()
+	if m != nil && !fresh {
+		configs, secrets = m.rawObjects()
+	}
 	switch kind {
 	case KindConfig:
-		list, err := e.cli.ConfigList(ctx, dswarm.ConfigListOptions{})
-		if err != nil {
-			return nil, e.wrap(err)
+		if m == nil || fresh {
+			if configs, err = e.cli.ConfigList(ctx, dswarm.ConfigListOptions{}); err != nil {
+				return nil, e.wrap(err)
+			}
 		}
-		for _, c := range list {
+		for _, c := range configs {
 			out = append(out, configObject(c, use.configs[c.ID]))
 		}
 	case KindSecret:
-		list, err := e.cli.SecretList(ctx, dswarm.SecretListOptions{})
-		if err != nil {
-			return nil, e.wrap(err)
+		if m == nil || fresh {
+			if secrets, err = e.cli.SecretList(ctx, dswarm.SecretListOptions{}); err != nil {
+				return nil, e.wrap(err)
+			}
 		}
-		for _, s := range list {
+		for _, s := range secrets {
 			out = append(out, secretObject(s, use.secrets[s.ID]))
 		}
 	default:
@@ -143,7 +151,16 @@ func secretObject(s dswarm.Secret, used []Usage) Object {
 
 // Object returns one config (with its content) or secret (never with a value) by exact name.
 func (e *Engine) Object(ctx context.Context, kind Kind, name string) (Object, error) {
-	list, err := e.objects(ctx, kind, true)
+	return e.object(ctx, kind, name, false)
+}
+
+// freshObject is Object read from the engine itself, for actions that must not act on a stale view.
+func (e *Engine) freshObject(ctx context.Context, kind Kind, name string) (Object, error) {
+	return e.object(ctx, kind, name, true)
+}
+
+func (e *Engine) object(ctx context.Context, kind Kind, name string, fresh bool) (Object, error) {
+	list, err := e.objects(ctx, kind, fresh)
 	if err != nil {
 		return Object{}, err
 	}
@@ -185,12 +202,15 @@ func (e *Engine) CreateObject(ctx context.Context, kind Kind, name string, data 
 	if err != nil {
 		return "", e.wrap(err)
 	}
+	if m := e.liveModel(); m != nil {
+		m.refreshObject(ctx, kind, id) // the next page shows it, before its event arrives
+	}
 	return id, nil
 }
 
 // RemoveObject deletes a config or secret, refusing (with the services' names) while services use it.
 func (e *Engine) RemoveObject(ctx context.Context, kind Kind, name string) (Object, error) {
-	o, err := e.Object(ctx, kind, name)
+	o, err := e.freshObject(ctx, kind, name)
 	if err != nil {
 		return o, err
 	}
@@ -205,10 +225,13 @@ func (e *Engine) RemoveObject(ctx context.Context, kind Kind, name string) (Obje
 	if err != nil {
 		// A service may have started using it since the check: say so with the engine's words.
 		if cerrdefs.IsInvalidArgument(err) || strings.Contains(err.Error(), "in use") {
-			fresh, _ := e.Object(ctx, kind, name)
+			fresh, _ := e.freshObject(ctx, kind, name)
 			return o, &InUseError{Kind: kind, Name: name, Services: ServiceNames(fresh.UsedBy), Engine: e.plainError(err)}
 		}
 		return o, e.wrap(err)
+	}
+	if m := e.liveModel(); m != nil {
+		m.refreshObject(ctx, kind, o.ID)
 	}
 	return o, nil
 }

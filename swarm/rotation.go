@@ -58,13 +58,13 @@ func (e *Engine) Rotate(ctx context.Context, kind Kind, oldName string, data []b
 		report()
 		return r, err
 	}
-	old, err := e.Object(ctx, kind, oldName)
+	old, err := e.freshObject(ctx, kind, oldName)
 	if err != nil {
 		return fail(err)
 	}
 	r.New = NextVersionName(oldName)
 	for {
-		if _, err := e.Object(ctx, kind, r.New); errors.Is(err, ErrNotFound) {
+		if _, err := e.freshObject(ctx, kind, r.New); errors.Is(err, ErrNotFound) {
 			break
 		} else if err != nil {
 			return fail(err)

@@ -77,12 +77,30 @@ func (e *Engine) liveModel() *Model {
 	return e.model
 }
 
+// rawService is one service's engine spec by name, from the live model when it runs.
+func (e *Engine) rawService(ctx context.Context, name string) (dswarm.Service, bool, error) {
+	if m := e.liveModel(); m != nil {
+		s, ok := m.rawService(name)
+		return s, ok, nil
+	}
+	s, _, err := e.cli.ServiceInspectWithRaw(ctx, name, dswarm.ServiceInspectOptions{})
+	if cerrdefs.IsNotFound(err) {
+		return s, false, nil
+	}
+	if err != nil {
+		return s, false, e.wrap(err)
+	}
+	return s, true, nil
+}
+
 // Service returns one service (by name or id) with its tasks, from the live model when it runs.
 func (e *Engine) Service(ctx context.Context, nameOrID string) (Service, error) {
 	if m := e.liveModel(); m != nil {
 		if s, ok := m.Service(nameOrID); ok {
 			return s, nil
 		}
+		// Writers refresh the model before they return, and the events stream brings the rest.
+		return Service{}, &engineError{msg: "No service named " + nameOrID + ".", kind: ErrNotFound}
 	}
 	return e.inspectService(ctx, nameOrID)
 }

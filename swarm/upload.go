@@ -54,7 +54,11 @@ func (e *Engine) UploadToVolume(ctx context.Context, u Upload, body io.Reader) (
 		}
 		if on != e { // another node: the same work, through its agent
 			u.Node = ""
-			return on.UploadToVolume(ctx, u, body)
+			written, err := on.UploadToVolume(ctx, u, body)
+			if err == nil {
+				e.pokeVolumeFacts() // the node page shows the new size soon, not in two minutes
+			}
+			return written, err
 		}
 	}
 	img, err := e.helperImage(ctx, u.Mapping)

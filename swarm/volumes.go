@@ -29,7 +29,21 @@ type MappingState struct {
 
 // MappingStates reports, for each mapping name, the nodes holding its volume and the services mounting it:
 // read from each node's engine (through its agent) where it can be, else guessed from where tasks mounting it ran.
+// It asks every node now: for actions. Pages use KnownMappingStates.
 func (e *Engine) MappingStates(ctx context.Context, names []string) (map[string]MappingState, error) {
+	return e.mappingStates(ctx, names, e.volumesOf)
+}
+
+// KnownMappingStates is MappingStates from each node's volume listing as last read in
+// the background (VolumeFacts), without asking any node.
+func (e *Engine) KnownMappingStates(ctx context.Context, names []string) (map[string]MappingState, error) {
+	return e.mappingStates(ctx, names, func(_ context.Context, n NodeInfo) ([]NodeVolume, error) {
+		vols, _, err := e.facts.volumes(n.Hostname)
+		return vols, err
+	})
+}
+
+func (e *Engine) mappingStates(ctx context.Context, names []string, read func(context.Context, NodeInfo) ([]NodeVolume, error)) (map[string]MappingState, error) {
 	out := map[string]MappingState{}
 	for _, n := range names {
 		out[n] = MappingState{Name: n}
@@ -44,7 +58,7 @@ func (e *Engine) MappingStates(ctx context.Context, names []string) (map[string]
 	}
 	var guessed map[string][]string // read only when a node cannot be asked
 	for _, n := range nodes {
-		vols, err := e.volumesOf(ctx, n)
+		vols, err := read(ctx, n)
 		if err != nil {
 			if guessed == nil {
 				if guessed, err = e.taskCopies(ctx, out, nodes); err != nil {
@@ -76,9 +90,14 @@ func (e *Engine) MappingStates(ctx context.Context, names []string) (map[string]
 
 // taskCopies names, per mapping, the nodes where a task mounting it was scheduled (so its volume exists there).
 func (e *Engine) taskCopies(ctx context.Context, mappings map[string]MappingState, nodes []NodeInfo) (map[string][]string, error) {
-	tasks, err := e.cli.TaskList(ctx, dswarm.TaskListOptions{})
-	if err != nil {
-		return nil, e.wrap(err)
+	var tasks []dswarm.Task
+	if m := e.liveModel(); m != nil {
+		tasks = m.rawTasks(func(dswarm.Task) bool { return true })
+	} else {
+		var err error
+		if tasks, err = e.cli.TaskList(ctx, dswarm.TaskListOptions{}); err != nil {
+			return nil, e.wrap(err)
+		}
 	}
 	hostname := map[string]string{}
 	for _, n := range nodes {
@@ -104,6 +123,7 @@ func (e *Engine) CreateMappingVolume(ctx context.Context, name string) error {
 	if err != nil {
 		return e.wrap(err)
 	}
+	e.rereadLocalVolumes(ctx)
 	return nil
 }
 
@@ -120,6 +140,7 @@ func (e *Engine) RemoveMappingVolume(ctx context.Context, name string) error {
 	}
 	err := e.cli.VolumeRemove(ctx, name, false)
 	if err == nil || cerrdefs.IsNotFound(err) {
+		e.rereadLocalVolumes(ctx)
 		return nil
 	}
 	if cerrdefs.IsConflict(err) {

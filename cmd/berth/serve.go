@@ -77,6 +77,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	model := swarm.NewModel(engine) // before Watch, which reads it
 	go engine.Watch(bg, 3*time.Second)
 	go model.Run(bg)
+	go engine.VolumeFacts(bg, swarm.VolumeFactsInterval)
 	go backup.Schedule(bg, backups, st, log)
 	go upgradeAgents(bg, engine, log)
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/berthhq/berth/store"
@@ -168,6 +169,7 @@ func (h *Handlers) startSession(c echo.Context, u store.User) error {
 	h.sessions.Put(ctx, sessUserID, u.ID)
 	h.sessions.Put(ctx, sessEpoch, u.SessionEpoch)
 	h.sessions.Put(ctx, sessCSRF, randomToken())
+	h.sessions.Put(ctx, sessSeen, time.Now().Unix())
 	c.Set(ctxUser, &u)
 	return nil
 }

@@ -75,7 +75,7 @@ func (h *Handlers) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		u, err := h.store.User(ctx, id)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || u.SessionEpoch != h.sessions.GetInt64(ctx, sessEpoch))) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || u.SessionEpoch != h.sessions.GetInt64(ctx, sessEpoch) || h.idleSession(c, time.Now()))) {
 			if err := h.sessions.Destroy(ctx); err != nil {
 				return err
 			}

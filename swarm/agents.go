@@ -117,7 +117,7 @@ func (e *Engine) Agents(ctx context.Context) (bool, map[string]AgentState, error
 	if !found {
 		return false, map[string]AgentState{}, nil
 	}
-	tasks, err := e.tasks(ctx, "", svc.ID)
+	tasks, err := e.tasks(ctx, "", svc.ID, false)
 	if err != nil {
 		return true, nil, err
 	}

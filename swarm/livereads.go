@@ -72,15 +72,14 @@ func (m *Model) hasNetwork(name string) bool {
 	return false
 }
 
-// rawServices returns the engine's service specs, from memory.
-func (m *Model) rawServices() []dswarm.Service {
+// readServices calls fn with each of the engine's services, in memory, under the read
+// lock (fn must not call the model): for summaries that need not copy them all.
+func (m *Model) readServices(fn func(dswarm.Service)) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	out := make([]dswarm.Service, 0, len(m.services))
 	for _, s := range m.services {
-		out = append(out, s)
+		fn(s)
 	}
-	return out
 }
 
 // rawNodes returns the engine's nodes, from memory.

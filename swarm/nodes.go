@@ -68,14 +68,11 @@ func (e *Engine) NodeInfos(ctx context.Context) ([]NodeInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	tasks, err := e.tasks(ctx, "", "")
+	tasks, err := e.tasks(ctx, "", "", true)
 	if err != nil {
 		return nil, err
 	}
 	for _, t := range tasks {
-		if t.Status.State != dswarm.TaskStateRunning {
-			continue
-		}
 		for i := range out {
 			if out[i].ID == t.NodeID {
 				out[i].RunningTasks++
@@ -99,11 +96,13 @@ func nodeInfo(n dswarm.Node, running int) NodeInfo {
 	return i
 }
 
-// tasks lists the tasks the swarm wants running, on one node and of one service when
-// given (ids), from the live model when it runs.
-func (e *Engine) tasks(ctx context.Context, nodeID, serviceID string) ([]dswarm.Task, error) {
+// tasks lists the tasks the swarm wants running (and, with running, that do), on one
+// node and of one service when given (ids), from the live model when it runs; only the
+// tasks asked for are copied out of it.
+func (e *Engine) tasks(ctx context.Context, nodeID, serviceID string, running bool) ([]dswarm.Task, error) {
 	keep := func(t dswarm.Task) bool {
-		return t.DesiredState == dswarm.TaskStateRunning && (nodeID == "" || t.NodeID == nodeID) && (serviceID == "" || t.ServiceID == serviceID)
+		return t.DesiredState == dswarm.TaskStateRunning && (!running || t.Status.State == dswarm.TaskStateRunning) &&
+			(nodeID == "" || t.NodeID == nodeID) && (serviceID == "" || t.ServiceID == serviceID)
 	}
 	if m := e.liveModel(); m != nil {
 		return m.rawTasks(keep), nil
@@ -143,7 +142,7 @@ func FindNode(nodes []NodeInfo, idOrName string) (NodeInfo, error) {
 
 // NodeTasks lists the tasks the swarm wants running on a node.
 func (e *Engine) NodeTasks(ctx context.Context, id string) ([]Task, error) {
-	tasks, err := e.tasks(ctx, id, "")
+	tasks, err := e.tasks(ctx, id, "", false)
 	if err != nil {
 		return nil, err
 	}

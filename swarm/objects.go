@@ -59,42 +59,46 @@ type usages struct {
 // Pages may read them from the live model; actions that must not miss a
 // service created a moment ago (delete, rotate) ask the engine (fresh).
 func (e *Engine) usages(ctx context.Context, fresh bool) (usages, error) {
-	var services []dswarm.Service
-	if m := e.liveModel(); m != nil && !fresh {
-		services = m.rawServices()
-	} else {
-		var err error
-		if services, err = e.cli.ServiceList(ctx, dswarm.ServiceListOptions{}); err != nil {
-			return usages{}, e.wrap(err)
-		}
-	}
 	u := usages{configs: map[string][]Usage{}, secrets: map[string][]Usage{}, volumes: map[string][]Usage{}}
+	if m := e.liveModel(); m != nil && !fresh {
+		m.readServices(u.add)
+		return u, nil
+	}
+	services, err := e.cli.ServiceList(ctx, dswarm.ServiceListOptions{})
+	if err != nil {
+		return usages{}, e.wrap(err)
+	}
 	for _, s := range services {
-		cs := s.Spec.TaskTemplate.ContainerSpec
-		if cs == nil {
-			continue
-		}
-		for _, c := range cs.Configs {
-			use := Usage{Service: s.Spec.Name, ServiceID: s.ID}
-			if c.File != nil {
-				use.Target, use.UID, use.GID, use.Mode = c.File.Name, c.File.UID, c.File.GID, c.File.Mode
-			}
-			u.configs[c.ConfigID] = append(u.configs[c.ConfigID], use)
-		}
-		for _, c := range cs.Secrets {
-			use := Usage{Service: s.Spec.Name, ServiceID: s.ID}
-			if c.File != nil {
-				use.Target, use.UID, use.GID, use.Mode = c.File.Name, c.File.UID, c.File.GID, c.File.Mode
-			}
-			u.secrets[c.SecretID] = append(u.secrets[c.SecretID], use)
-		}
-		for _, m := range cs.Mounts {
-			if m.Type == "volume" && m.Source != "" {
-				u.volumes[m.Source] = append(u.volumes[m.Source], Usage{Service: s.Spec.Name, ServiceID: s.ID, Target: m.Target, ReadOnly: m.ReadOnly})
-			}
-		}
+		u.add(s)
 	}
 	return u, nil
+}
+
+// add records what one service mounts.
+func (u usages) add(s dswarm.Service) {
+	cs := s.Spec.TaskTemplate.ContainerSpec
+	if cs == nil {
+		return
+	}
+	for _, c := range cs.Configs {
+		use := Usage{Service: s.Spec.Name, ServiceID: s.ID}
+		if c.File != nil {
+			use.Target, use.UID, use.GID, use.Mode = c.File.Name, c.File.UID, c.File.GID, c.File.Mode
+		}
+		u.configs[c.ConfigID] = append(u.configs[c.ConfigID], use)
+	}
+	for _, c := range cs.Secrets {
+		use := Usage{Service: s.Spec.Name, ServiceID: s.ID}
+		if c.File != nil {
+			use.Target, use.UID, use.GID, use.Mode = c.File.Name, c.File.UID, c.File.GID, c.File.Mode
+		}
+		u.secrets[c.SecretID] = append(u.secrets[c.SecretID], use)
+	}
+	for _, m := range cs.Mounts {
+		if m.Type == "volume" && m.Source != "" {
+			u.volumes[m.Source] = append(u.volumes[m.Source], Usage{Service: s.Spec.Name, ServiceID: s.ID, Target: m.Target, ReadOnly: m.ReadOnly})
+		}
+	}
 }
 
 // Objects lists the configs or secrets with the services that use them, by name.

@@ -76,7 +76,7 @@ func startServer(t testing.TB, dataDir, dockerHost string) *testServer {
 	model := swarm.NewModel(eng)                 // before Watch, which reads it
 	go eng.Watch(watchCtx, 300*time.Millisecond) // as serve does, so the banner recovers by itself
 	go model.Run(watchCtx)
-	go eng.VolumeFacts(watchCtx, 2*time.Second) // as serve does, read more often so tests need not wait
+	go eng.VolumeFacts(watchCtx, 10*time.Second) // as serve does, more often (Berth's own changes are read at once)
 	backups := backup.NewRunner(eng, st, filepath.Join(dataDir, "backups"))
 	h := New(st, eng, backups, NewSessionManager(st, false), log, Config{})
 	e := echo.New()

@@ -229,7 +229,7 @@ func (h *Handlers) NodePage(c echo.Context) error {
 // nodeVolumes lists the node's volumes with their sizes (through its agent on other nodes), or says why it cannot.
 func (h *Handlers) nodeVolumes(c echo.Context, d *views.NodeDetail) error {
 	ctx := c.Request().Context()
-	vols, _, err := h.engine.KnownNodeVolumes(d.Node.Hostname)
+	vols, _, err := h.engine.KnownNodeVolumes(ctx, d.Node.Hostname)
 	if err != nil {
 		d.VolumesError = err.Error()
 		return nil

@@ -23,7 +23,7 @@ type VolumeEngine interface {
 	VolumeMadeByBerth(ctx context.Context, volume string) (exists, made bool, err error)
 	CreateMappingVolume(ctx context.Context, name string) error
 	RemoveMappingVolume(ctx context.Context, name string) error
-	KnownNodeVolumes(node string) ([]swarm.NodeVolume, time.Time, error)
+	KnownNodeVolumes(ctx context.Context, node string) ([]swarm.NodeVolume, time.Time, error)
 	UploadToVolume(ctx context.Context, u swarm.Upload, body io.Reader) ([]volumewrite.Written, error)
 }
 

@@ -104,8 +104,8 @@ func (e *Engine) pokeVolumeFacts() {
 
 // KnownNodeVolumes is the node's volumes with their sizes as last read in the
 // background, and when (zero, with an error, before the first read).
-func (e *Engine) KnownNodeVolumes(node string) ([]NodeVolume, time.Time, error) {
-	if nodes, err := e.Nodes(context.Background()); err == nil { // from the live model: a node that went down says so at once
+func (e *Engine) KnownNodeVolumes(ctx context.Context, node string) ([]NodeVolume, time.Time, error) {
+	if nodes, err := e.Nodes(ctx); err == nil { // from the live model: a node that went down says so at once
 		if n, err := FindNode(nodes, node); err == nil && !n.Ready() && n.Hostname != e.Cached().NodeName {
 			return nil, time.Time{}, nodeAway(n)
 		}

@@ -208,15 +208,19 @@ func (e *Engine) deployAgents(ctx context.Context, onlyUpgrade bool) (changed bo
 	if s.Publish {
 		spec.EndpointSpec.Ports = []dswarm.PortConfig{{Protocol: dswarm.PortConfigProtocolTCP, TargetPort: agent.Port, PublishedPort: agent.Port, PublishMode: dswarm.PortConfigPublishModeHost}}
 	}
+	id := cur.ID
 	if found {
 		spec.TaskTemplate.ForceUpdate = cur.Spec.TaskTemplate.ForceUpdate + 1
 		_, err = e.cli.ServiceUpdate(ctx, cur.ID, cur.Version, spec, dswarm.ServiceUpdateOptions{})
 	} else {
-		_, err = e.cli.ServiceCreate(ctx, spec, dswarm.ServiceCreateOptions{})
+		var created dswarm.ServiceCreateResponse
+		created, err = e.cli.ServiceCreate(ctx, spec, dswarm.ServiceCreateOptions{})
+		id = created.ID
 	}
 	if err != nil {
 		return false, e.wrap(err)
 	}
+	e.modelSaw(ctx, id)
 	e.pruneAgentSecrets(ctx, fp)
 	return true, nil
 }
@@ -247,10 +251,12 @@ func (e *Engine) pruneAgentSecrets(ctx context.Context, keep string) {
 
 // RemoveAgent removes the agent service, then its secrets once its tasks let go of them.
 func (e *Engine) RemoveAgent(ctx context.Context) error {
+	cur, _, _ := e.rawService(ctx, AgentService)
 	err := e.cli.ServiceRemove(ctx, AgentService)
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return e.wrap(err)
 	}
+	e.modelSaw(ctx, cur.ID)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(500 * time.Millisecond) {
 		list, err := e.cli.SecretList(ctx, dswarm.SecretListOptions{Filters: filters.NewArgs(filters.Arg("label", AgentLabel))})
 		if err != nil {

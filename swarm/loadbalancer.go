@@ -264,9 +264,12 @@ func (e *Engine) DeployLoadBalancer(ctx context.Context, lb LoadBalancer, cert *
 		return err
 	}
 	cur, _, err := e.cli.ServiceInspectWithRaw(ctx, LoadBalancerName, dswarm.ServiceInspectOptions{})
+	id := cur.ID
 	switch {
 	case cerrdefs.IsNotFound(err):
-		_, err = e.cli.ServiceCreate(ctx, spec, dswarm.ServiceCreateOptions{})
+		var created dswarm.ServiceCreateResponse
+		created, err = e.cli.ServiceCreate(ctx, spec, dswarm.ServiceCreateOptions{})
+		id = created.ID
 	case err == nil:
 		if cur.Spec.Labels[lbLabel] == "" {
 			return &SpecError{Fields: map[string]string{"image": "A service named " + LoadBalancerName + " exists that Berth did not deploy: remove or rename it first."}}
@@ -276,11 +279,7 @@ func (e *Engine) DeployLoadBalancer(ctx context.Context, lb LoadBalancer, cert *
 	if err != nil {
 		return e.wrap(err)
 	}
-	if e.model != nil {
-		if s, ok := e.model.Service(LoadBalancerName); ok {
-			e.model.refreshService(ctx, s.ID)
-		}
-	}
+	e.modelSaw(ctx, id)
 	e.pruneLoadBalancerObjects(ctx, dynamicName, lb.CertSecret, lb.KeySecret)
 	return nil
 }

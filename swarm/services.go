@@ -77,6 +77,14 @@ func (e *Engine) liveModel() *Model {
 	return e.model
 }
 
+// modelSaw re-reads one service (by id) into the live model after Berth changed it, so
+// the page after the action shows the change before its event arrives.
+func (e *Engine) modelSaw(ctx context.Context, id string) {
+	if e.model != nil && id != "" {
+		e.model.refreshService(ctx, id)
+	}
+}
+
 // rawService is one service's engine spec by name, from the live model when it runs.
 func (e *Engine) rawService(ctx context.Context, name string) (dswarm.Service, bool, error) {
 	if m := e.liveModel(); m != nil {

@@ -180,6 +180,7 @@ func (e *Engine) switchRef(ctx context.Context, kind Kind, serviceID string, fro
 	if err != nil {
 		return e.wrap(err)
 	}
+	e.modelSaw(ctx, serviceID) // the service's page shows the new version's rollout at once
 	for _, w := range res.Warnings {
 		e.log.Warn("service update warning", "service", svc.Spec.Name, "warning", w)
 	}

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/berthhq/berth/swarm"
@@ -63,12 +65,33 @@ func (h *Handlers) APIServices(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]APIService, 0, len(list))
-	for _, s := range list {
-		out = append(out, apiService(s, false))
+	f := parseServiceFilter(c)
+	f.PerPage = max(1, len(list)) // every match unless per_page asks for pages
+	if v := c.QueryParam("per_page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > apiServicesMost {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("per_page is a whole number from 1 to %d.", apiServicesMost))
+		}
+		f.PerPage = n
+	}
+	shown, matched, _, _ := filterServices(list, f)
+	out := make([]APIService, 0, len(shown))
+	for _, s := range shown {
+		out = append(out, apiService(*s, false))
+	}
+	c.Response().Header().Set("X-Total-Count", strconv.Itoa(matched))
+	if f.Page*f.size() < matched {
+		next := *c.Request().URL
+		q := next.Query()
+		q.Set("page", strconv.Itoa(f.Page+1))
+		next.RawQuery = q.Encode()
+		c.Response().Header().Set("Link", "<"+next.RequestURI()+`>; rel="next"`)
 	}
 	return c.JSON(http.StatusOK, out)
 }
+
+// apiServicesMost bounds a page of the services API.
+const apiServicesMost = 1000
 
 // APIService returns one service with its tasks.
 func (h *Handlers) APIService(c echo.Context) error {

@@ -48,6 +48,7 @@ type boundaryFixture struct {
 func newBoundaryFixture(t *testing.T) *boundaryFixture {
 	t.Helper()
 	s := newSwarmServer(t)
+	withNetwork(t, s) // the operator's own service joins Berth's network, as deploys do
 	ctx := context.Background()
 	f := &boundaryFixture{swarmServer: s, tag: uniq("bnd")}
 	f.self, f.selfVolume, f.selfSecret, f.selfConfig = f.tag+"-self", f.tag+"-self-data", f.tag+"-agent-key", f.tag+"-lb-conf"

@@ -258,6 +258,33 @@ func (f *boundaryFixture) attacks() []attack {
 		{"restore over Berth's data volume", "POST /api/v1/backups/:id/restore-volume", func(f *boundaryFixture) (int, string) {
 			return f.asOperator(http.MethodPost, "/api/v1/backups/any/restore-volume", map[string]any{"mapping": f.legacyMapping, "node": "any", "target_volume": f.selfVolume})
 		}, http.StatusForbidden, "Berth's own data"},
+		// Stacks: Berth's own by name, and every service of a compose file through the same rules.
+		{"deploy a stack named as Berth's own", "POST /api/v1/stacks", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/stacks", map[string]string{"name": bswarm.BerthStack, "compose": "services:\n  berth:\n    image: evil/berth:1\n"})
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"update Berth's own stack", "PUT /api/v1/stacks/:name", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPut, "/api/v1/stacks/"+bswarm.BerthStack, map[string]string{"compose": "services:\n  berth:\n    image: evil/berth:1\n"})
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"update Berth's own stack from its page", "POST /stacks/:name", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/stacks/"+bswarm.BerthStack, url.Values{"compose": {"services:\n  berth:\n    image: evil/berth:1\n"}, "step": {"deploy"}})
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"remove Berth's own stack", "DELETE /api/v1/stacks/:name", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodDelete, "/api/v1/stacks/"+bswarm.BerthStack, nil)
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"remove Berth's own stack from its page", "POST /stacks/:name/delete", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/stacks/"+bswarm.BerthStack+"/delete", url.Values{"confirm": {bswarm.BerthStack}})
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"mount Berth's agent key from a compose file", "POST /api/v1/stacks", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/stacks", map[string]string{"name": f.tag + "-st", "compose": "services:\n  web:\n    image: " + enginetest.BusyboxImage +
+				"\n    secrets: [key]\nsecrets:\n  key:\n    external: true\n    name: " + f.selfSecret + "\n"})
+		}, http.StatusUnprocessableEntity, "Berth agents' keys"},
+		{"mount the Docker socket from a compose file on the page", "POST /stacks", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/stacks", url.Values{"name": {f.tag + "-st"}, "step": {"deploy"}, "compose": {"services:\n  web:\n    image: " + enginetest.BusyboxImage +
+				"\n    volumes: [\"/var/run/docker.sock:/var/run/docker.sock\"]\n"}})
+		}, http.StatusUnprocessableEntity, "services.web.volumes[0]"},
+		{"open the stack form", "GET /stacks/new", func(f *boundaryFixture) (int, string) {
+			return f.page("/stacks/new") // the form itself; what it submits is attacked on POST /stacks
+		}, http.StatusOK, "Deploy a stack"},
 		{"restore Berth's data into a new volume to read it", "POST /api/v1/backups/:id/restore-volume", func(f *boundaryFixture) (int, string) {
 			return f.asOperator(http.MethodPost, "/api/v1/backups/any/restore-volume", map[string]any{"mapping": f.legacyMapping, "node": "any", "target_volume": f.tag + "-copy"})
 		}, http.StatusForbidden, "Berth's own data"},

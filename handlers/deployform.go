@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -212,13 +211,4 @@ func formFromSpec(s swarm.ServiceSpec) views.DeployForm {
 		}
 	}
 	return f
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -27,6 +27,7 @@ type Engine interface {
 	AgentEngine
 	NodeEngine
 	LoadBalancerEngine
+	StackEngine
 }
 
 // Config holds the HTTP-level settings the handlers need.
@@ -53,8 +54,11 @@ type Handlers struct {
 	jobs     *jobRegistry
 	hooks    *rateLimiter
 	domains  *domainCache
-	backups  Backups
-	cfg      Config
+	// listCache holds the services list rendered per filter while the live model holds still.
+	listCache *serviceListCache
+	qrCodes   *qrCache
+	backups   Backups
+	cfg       Config
 	// jsonRoutes are the routes that answer JSON ("METHOD /pattern"), errors included.
 	jsonRoutes map[string]bool
 }
@@ -65,15 +69,17 @@ func New(st *store.Store, engine Engine, backups Backups, sessions *scs.SessionM
 		cfg.Resolver = net.DefaultResolver
 	}
 	return &Handlers{
-		store:    st,
-		engine:   engine,
-		sessions: sessions,
-		log:      log,
-		limiter:  newLoginLimiter(time.Now),
-		jobs:     newJobRegistry(),
-		hooks:    newRateLimiter(time.Now, hookWindow, hookCallsPerWindow),
-		domains:  &domainCache{},
-		backups:  backups,
-		cfg:      cfg,
+		store:     st,
+		engine:    engine,
+		sessions:  sessions,
+		log:       log,
+		limiter:   newLoginLimiter(time.Now),
+		jobs:      newJobRegistry(),
+		hooks:     newRateLimiter(time.Now, hookWindow, hookCallsPerWindow),
+		domains:   &domainCache{},
+		listCache: &serviceListCache{},
+		qrCodes:   &qrCache{},
+		backups:   backups,
+		cfg:       cfg,
 	}
 }

@@ -66,7 +66,11 @@ func TestPagesAndLiveFragmentsAskTheEngineNothing(t *testing.T) {
 			nodeID = n.ID
 		}
 	}
-	fill := routeFiller(map[string]string{"services": name, "configs": object, "secrets": object, "nodes": nodeID,
+	stackName := strings.ReplaceAll(uniq("walk"), "-", "")
+	s.mustAPI(t, s.token, http.MethodPost, "/api/v1/stacks", map[string]string{"name": stackName, "compose": "services:\n  one:\n    image: " + enginetest.BusyboxImage +
+		"\n    command: [sleep, \"3600\"]\n    deploy: {endpoint_mode: dnsrr, replicas: 0}\n"}, http.StatusCreated)
+	t.Cleanup(func() { s.api(t, s.token, http.MethodDelete, "/api/v1/stacks/"+stackName, nil) })
+	fill := routeFiller(map[string]string{"services": name, "configs": object, "secrets": object, "nodes": nodeID, "stacks": stackName,
 		"backups": "20260101T000000Z", "jobs": "no-such-job", "recordings": "1", "terminal": container})
 
 	before := s.Engine.EngineCalls()

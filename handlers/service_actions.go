@@ -38,6 +38,11 @@ func (h *Handlers) checkSpec(c echo.Context, s *swarm.ServiceSpec) (views.FieldE
 
 // deploy validates a spec and creates (name == "") or replaces the service, pulling with the user's credential.
 func (h *Handlers) deploy(c echo.Context, name string, s swarm.ServiceSpec) (swarm.Service, views.FieldErrors, error) {
+	return h.deployWith(c, name, s, nil)
+}
+
+// deployWith is deploy with labels Berth itself sets once the spec passed (a stack's).
+func (h *Handlers) deployWith(c echo.Context, name string, s swarm.ServiceSpec, berthLabels map[string]string) (swarm.Service, views.FieldErrors, error) {
 	action := "service.create"
 	var kept map[string]string
 	if name != "" {
@@ -65,11 +70,13 @@ func (h *Handlers) deploy(c echo.Context, name string, s swarm.ServiceSpec) (swa
 	if err != nil || errs.Any() {
 		return swarm.Service{}, errs, err
 	}
-	for k, v := range kept {
-		if s.Labels == nil {
-			s.Labels = map[string]string{}
+	for _, add := range []map[string]string{kept, berthLabels} {
+		for k, v := range add {
+			if s.Labels == nil {
+				s.Labels = map[string]string{}
+			}
+			s.Labels[k] = v
 		}
-		s.Labels[k] = v
 	}
 	u := currentUser(c)
 	cred, err := h.credentialFor(c, u.ID, s.Reference())

@@ -21,6 +21,15 @@ const stackLabel = "com.docker.stack.namespace"
 type serviceFilter struct {
 	Q, Stack, State, Node string
 	Page                  int
+	PerPage               int // 0: servicesPerPage
+}
+
+// size is how many services a page holds.
+func (f serviceFilter) size() int {
+	if f.PerPage > 0 {
+		return f.PerPage
+	}
+	return servicesPerPage
 }
 
 // parseServiceFilter reads the filter from the query string (page 1 unless a valid one is given).
@@ -46,14 +55,14 @@ func (f serviceFilter) query(page int) string {
 }
 
 // matches reports whether a service passes the filter.
-func (f serviceFilter) matches(s swarm.Service) bool {
+func (f serviceFilter) matches(s *swarm.Service) bool {
 	q := strings.ToLower(f.Q)
 	switch {
 	case q != "" && !strings.Contains(strings.ToLower(s.Spec.Name), q) && !strings.Contains(strings.ToLower(s.Spec.Image), q):
 		return false
 	case f.Stack != "" && s.Spec.Labels[stackLabel] != f.Stack:
 		return false
-	case f.State != "" && health(s) != f.State:
+	case f.State != "" && health(*s) != f.State:
 		return false
 	case f.Node != "" && !slices.ContainsFunc(s.Tasks, func(t swarm.Task) bool { return t.Node == f.Node && t.State == "running" }):
 		return false
@@ -62,11 +71,12 @@ func (f serviceFilter) matches(s swarm.Service) bool {
 }
 
 // filterServices returns the page of services the filter shows, how many match in
-// all, and the stacks and nodes the list's choices offer.
-func filterServices(list []swarm.Service, f serviceFilter) (page []swarm.Service, matched int, stacks, nodes []string) {
+// all, and the stacks and nodes the list's choices offer; the page points into list.
+func filterServices(list []swarm.Service, f serviceFilter) (page []*swarm.Service, matched int, stacks, nodes []string) {
 	seenStack, seenNode := map[string]bool{}, map[string]bool{}
-	first := (f.Page - 1) * servicesPerPage
-	for _, s := range list {
+	first := (f.Page - 1) * f.size()
+	for i := range list {
+		s := &list[i]
 		if st := s.Spec.Labels[stackLabel]; st != "" && !seenStack[st] {
 			seenStack[st] = true
 			stacks = append(stacks, st)
@@ -80,7 +90,7 @@ func filterServices(list []swarm.Service, f serviceFilter) (page []swarm.Service
 		if !f.matches(s) {
 			continue
 		}
-		if matched >= first && matched < first+servicesPerPage {
+		if matched >= first && matched < first+f.size() {
 			page = append(page, s)
 		}
 		matched++

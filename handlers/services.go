@@ -67,19 +67,15 @@ func (h *Handlers) staleNote() string {
 	return fmt.Sprintf("Showing the state as of %s: %s", views.FormatTime(at), msg)
 }
 
-// serviceList builds the list's model, filtered by name or image.
-func (h *Handlers) serviceList(c echo.Context, f serviceFilter) (views.ServiceList, error) {
-	list, err := h.engine.Services(c.Request().Context())
-	if err != nil {
-		return views.ServiceList{}, err
-	}
+// serviceList builds the list's model from the live model's snapshot: the filter's page of services.
+func (h *Handlers) serviceList(list []swarm.Service, f serviceFilter, stale string, now time.Time) views.ServiceList {
 	shown, matched, stacks, nodes := filterServices(list, f)
 	if pages := max(1, (matched+servicesPerPage-1)/servicesPerPage); f.Page > pages {
 		f.Page = pages // a page past the end (the list shrank) shows the last one
 		shown, matched, stacks, nodes = filterServices(list, f)
 	}
 	l := views.ServiceList{Filter: f.Q, Stack: f.Stack, State: f.State, Node: f.Node, Stacks: stacks, Nodes: nodes,
-		Query: f.query(f.Page), Stale: h.staleNote(), Total: len(list), Matched: matched, Page: f.Page,
+		Query: f.query(f.Page), Stale: stale, Total: len(list), Matched: matched, Page: f.Page,
 		Pages: max(1, (matched+servicesPerPage-1)/servicesPerPage), First: (f.Page-1)*servicesPerPage + 1}
 	if f.Page > 1 {
 		l.PrevQuery = f.query(f.Page - 1)
@@ -87,23 +83,22 @@ func (h *Handlers) serviceList(c echo.Context, f serviceFilter) (views.ServiceLi
 	if f.Page < l.Pages {
 		l.NextQuery = f.query(f.Page + 1)
 	}
-	now := time.Now()
 	for _, s := range shown {
-		l.Rows = append(l.Rows, views.ServiceRow{Name: s.Spec.Name, Image: s.Spec.Reference(), Mode: modeText(s), Running: s.Running,
-			Desired: s.Desired, Health: health(s), Updated: views.FormatTime(s.UpdatedAt), Ago: views.Ago(s.UpdatedAt, now), Managed: s.Managed, HasWarn: len(s.Warnings) > 0,
+		l.Rows = append(l.Rows, views.ServiceRow{Name: s.Spec.Name, Image: s.Spec.Reference(), Mode: modeText(*s), Running: s.Running,
+			Desired: s.Desired, Health: health(*s), Updated: views.FormatTime(s.UpdatedAt), Ago: views.Ago(s.UpdatedAt, now), Managed: s.Managed, HasWarn: len(s.Warnings) > 0,
 			Domains: h.domainTags(s.Spec.Domains)})
 	}
-	return l, nil
+	return l
 }
 
 // ServicesPage lists the services, filtered and a page at a time.
 func (h *Handlers) ServicesPage(c echo.Context) error {
-	l, err := h.serviceList(c, parseServiceFilter(c))
+	l, table, err := h.renderedServiceList(c.Request().Context(), parseServiceFilter(c))
 	if err != nil {
 		return err
 	}
 	p := h.page(c, "Services", "services")
-	return h.render(c, http.StatusOK, p, views.ServicesPage(p, l))
+	return h.render(c, http.StatusOK, p, views.ServicesPage(p, l, table))
 }
 
 // ServicesEvents pushes the list's page again whenever a service or task changes.
@@ -111,8 +106,8 @@ func (h *Handlers) ServicesEvents(c echo.Context) error {
 	f := parseServiceFilter(c)
 	return h.streamFragments(c, "services", func(ch swarm.Change) bool { return ch.Kind == "service" || ch.Kind == "task" },
 		func() (templ.Component, error) {
-			l, err := h.serviceList(c, f)
-			return views.ServicesTable(l), err
+			_, table, err := h.renderedServiceList(c.Request().Context(), f)
+			return table, err
 		})
 }
 

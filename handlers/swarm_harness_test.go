@@ -78,6 +78,7 @@ func (c *client) postMultipart(path string, fields map[string]string, fileName s
 type apiResult struct {
 	Status int
 	Body   string
+	Header http.Header
 }
 
 // decode unmarshals the answer's body.
@@ -105,7 +106,7 @@ func (ts *testServer) api(t testing.TB, token, method, path string, body any) ap
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return apiResult{Status: res.StatusCode, Body: string(b)}
+	return apiResult{Status: res.StatusCode, Body: string(b), Header: res.Header}
 }
 
 // serviceSpec is a one-replica busybox service that stops at once and needs no routing mesh.

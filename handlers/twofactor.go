@@ -2,9 +2,11 @@ package handlers
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"image/png"
 	"net/http"
+	"sync"
 
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/store/totp"
@@ -52,17 +54,56 @@ func (h *Handlers) Enrol2FAQR(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	code, err := qr.Encode(totp.URI(totpIssuer, u.Username, secret), qr.M)
+	image, err := h.qrCodes.png(totp.URI(totpIssuer, u.Username, secret))
 	if err != nil {
 		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, "image/png", image)
+}
+
+// qrCache keeps the QR images of enrolments in progress, keyed by a hash of what they
+// encode, so a reloaded page (or many) does not draw the same image again.
+type qrCache struct {
+	mu     sync.Mutex
+	images map[[32]byte][]byte
+}
+
+// qrCacheMost bounds how many enrolments' images are kept.
+const qrCacheMost = 64
+
+// forget drops every kept image.
+func (q *qrCache) forget() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.images = nil
+}
+
+// png returns the QR code of text as a PNG image.
+func (q *qrCache) png(text string) ([]byte, error) {
+	key := sha256.Sum256([]byte(text))
+	q.mu.Lock()
+	image, ok := q.images[key]
+	q.mu.Unlock()
+	if ok {
+		return image, nil
+	}
+	code, err := qr.Encode(text, qr.M)
+	if err != nil {
+		return nil, err
 	}
 	code.Scale = 6
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, code.Image()); err != nil {
-		return err
+		return nil, err
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.Blob(http.StatusOK, "image/png", buf.Bytes())
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.images == nil || len(q.images) >= qrCacheMost {
+		q.images = map[[32]byte][]byte{}
+	}
+	q.images[key] = buf.Bytes()
+	return buf.Bytes(), nil
 }
 
 // Confirm2FA turns two-factor on once the first code checks out, and shows the recovery codes once.
@@ -84,6 +125,7 @@ func (h *Handlers) Confirm2FA(c echo.Context) error {
 		return err
 	}
 	u.TOTPEnabled = true
+	h.qrCodes.forget() // the enrolled secret's image is not kept once it has served
 	h.audit(c, "user.2fa_enable", "user:"+u.Username, "ok", "")
 	p := h.page(c, "Two-factor authentication", "account")
 	return h.render(c, http.StatusOK, p, views.RecoveryCodesPage(p, codes))

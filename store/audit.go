@@ -21,18 +21,12 @@ type AuditRecord struct {
 	Detail  string
 }
 
-// Audit appends a record; the time is set here.
+// Audit appends a record, stamped with the time it is written, and returns once it is committed.
 func (s *Store) Audit(ctx context.Context, r AuditRecord) error {
 	if r.Outcome == "" {
 		r.Outcome = "ok"
 	}
-	_, err := s.db.ExecContext(ctx,
-		`INSERT INTO audit_log (at, actor, role, source, via, action, object, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		formatTime(s.now()), r.Actor, r.Role, r.Source, r.Via, r.Action, r.Object, r.Outcome, r.Detail)
-	if err != nil {
-		return fmt.Errorf("write audit record %s: %w", r.Action, err)
-	}
-	return nil
+	return s.appendAudit(r)
 }
 
 // AuditFilter narrows the audit listing; zero fields do not filter.

@@ -127,6 +127,17 @@ var migrations = []string{
 	);
 	CREATE TABLE backup_pins (id TEXT PRIMARY KEY, pinned_by TEXT NOT NULL, pinned_at TEXT NOT NULL);
 	ALTER TABLE volume_mappings ADD COLUMN backup_mode TEXT NOT NULL DEFAULT 'live' CHECK (backup_mode IN ('live', 'stop'));`,
+	// 6: stacks deployed from compose files; their text is sealed (it may carry values).
+	`CREATE TABLE stacks (
+		name TEXT PRIMARY KEY,
+		compose BLOB NOT NULL,
+		env BLOB NOT NULL,
+		owner_id INTEGER NOT NULL REFERENCES users(id),
+		created_at TEXT NOT NULL,
+		updated_by TEXT NOT NULL,
+		updated_at TEXT NOT NULL,
+		revision INTEGER NOT NULL DEFAULT 1
+	);`,
 }
 
 // migrate applies the migrations the schema_version table does not record yet.

@@ -21,6 +21,8 @@ type Store struct {
 	db   *sql.DB
 	keys *seal.Keyring
 	now  func() time.Time
+
+	audits auditWriter
 }
 
 // Open opens (creating if needed) the database file and applies pending migrations.
@@ -39,6 +41,7 @@ func Open(ctx context.Context, path string, keys *seal.Keyring) (*Store, error) 
 		db.Close()
 		return nil, err
 	}
+	s.startAuditWriter()
 	return s, nil
 }
 
@@ -46,7 +49,10 @@ func Open(ctx context.Context, path string, keys *seal.Keyring) (*Store, error) 
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stopAuditWriter()
+	return s.db.Close()
+}
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {

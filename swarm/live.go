@@ -33,7 +33,7 @@ type Model struct {
 
 	mu        sync.RWMutex
 	services  map[string]dswarm.Service
-	tasks     map[string]dswarm.Task
+	tasks     map[string]*dswarm.Task // pointers: a big swarm's reads walk them without copying
 	nodes     map[string]dswarm.Node
 	networks  map[string]string
 	configs   map[string]dswarm.Config
@@ -180,9 +180,9 @@ func (m *Model) rebuild(ctx context.Context) error {
 	for _, s := range services {
 		m.services[s.ID] = s
 	}
-	m.tasks = make(map[string]dswarm.Task, len(tasks))
-	for _, t := range tasks {
-		m.tasks[t.ID] = t
+	m.tasks = make(map[string]*dswarm.Task, len(tasks))
+	for i := range tasks {
+		m.tasks[tasks[i].ID] = &tasks[i]
 	}
 	m.nodes = make(map[string]dswarm.Node, len(nodes))
 	for _, n := range nodes {
@@ -264,71 +264,11 @@ func (m *Model) apply(ctx context.Context, msg events.Message) {
 	}
 }
 
-// refreshObject re-reads one config or secret (or forgets it once removed); writers call it for read-your-writes.
-func (m *Model) refreshObject(ctx context.Context, kind Kind, id string) {
-	var c dswarm.Config
-	var sc dswarm.Secret
-	var err error
-	if kind == KindConfig {
-		c, _, err = m.e.cli.ConfigInspectWithRaw(ctx, id)
-	} else {
-		sc, _, err = m.e.cli.SecretInspectWithRaw(ctx, id)
-	}
-	m.mu.Lock()
-	switch {
-	case m.configs == nil:
-	case kind == KindConfig && err != nil:
-		delete(m.configs, id)
-	case kind == KindConfig:
-		m.configs[id] = c
-	case err != nil:
-		delete(m.secrets, id)
-	default:
-		m.secrets[id] = sc
-	}
-	m.mu.Unlock()
-	m.notify(Change{Kind: string(kind), ID: id})
-}
-
-// refreshCluster re-reads the swarm's settings after Berth changed them.
-func (m *Model) refreshCluster(ctx context.Context) {
-	sw, err := m.e.cli.SwarmInspect(ctx)
-	if err != nil {
-		return
-	}
-	m.mu.Lock()
-	m.cluster = &sw
-	m.mu.Unlock()
-	m.notify(Change{Kind: "swarm"})
-}
-
-// refreshService re-reads one service (or forgets it once removed); writers call it for read-your-writes.
-func (m *Model) refreshService(ctx context.Context, id string) {
-	s, _, err := m.e.cli.ServiceInspectWithRaw(ctx, id, dswarm.ServiceInspectOptions{})
-	m.mu.Lock()
-	if m.services == nil {
-		m.mu.Unlock()
-		return
-	}
-	if err != nil {
-		delete(m.services, id)
-		for tid, t := range m.tasks {
-			if t.ServiceID == id {
-				delete(m.tasks, tid)
-			}
-		}
-	} else {
-		m.services[s.ID] = s
-		id = s.ID
-	}
-	m.dirty = true
-	m.mu.Unlock()
-	m.notify(Change{Kind: "service", ID: id, ServiceID: id})
-}
-
-// pollTasks keeps tasks current: the events stream does not carry task changes.
+// pollTasks keeps tasks current: the events stream does not carry task changes. It
+// lists them every taskPollInterval, or ten times as long as the last listing took, so
+// a swarm of thousands of tasks does not keep the engine busy listing them.
 func (m *Model) pollTasks(ctx context.Context) {
-	t := time.NewTicker(taskPollInterval)
+	t := time.NewTimer(taskPollInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -337,11 +277,14 @@ func (m *Model) pollTasks(ctx context.Context) {
 		case <-t.C:
 		}
 		if ok, _, _ := m.Ready(); !ok {
+			t.Reset(taskPollInterval)
 			continue
 		}
 		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		start := time.Now()
 		tasks, err := m.e.cli.TaskList(tctx, dswarm.TaskListOptions{})
 		cancel()
+		t.Reset(max(taskPollInterval, 10*time.Since(start)))
 		if err != nil {
 			continue // the events stream reports a dead engine
 		}
@@ -352,9 +295,10 @@ func (m *Model) pollTasks(ctx context.Context) {
 // mergeTasks replaces the task set and tells subscribers which services' tasks changed.
 func (m *Model) mergeTasks(tasks []dswarm.Task) {
 	changed := map[string]bool{}
-	next := make(map[string]dswarm.Task, len(tasks))
+	next := make(map[string]*dswarm.Task, len(tasks))
 	m.mu.Lock()
-	for _, t := range tasks {
+	for i := range tasks {
+		t := &tasks[i]
 		next[t.ID] = t
 		if old, ok := m.tasks[t.ID]; !ok || old.Version.Index != t.Version.Index {
 			changed[t.ServiceID] = true
@@ -387,8 +331,8 @@ func (m *Model) mergeServiceTasks(serviceID string, tasks []dswarm.Task) {
 			delete(m.tasks, id)
 		}
 	}
-	for _, t := range tasks {
-		m.tasks[t.ID] = t
+	for i := range tasks {
+		m.tasks[tasks[i].ID] = &tasks[i]
 	}
 	m.dirty = true
 	m.mu.Unlock()

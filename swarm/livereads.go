@@ -23,7 +23,7 @@ func (m *Model) Services() []Service {
 		}
 		byService := map[string][]dswarm.Task{}
 		for _, t := range m.tasks {
-			byService[t.ServiceID] = append(byService[t.ServiceID], t)
+			byService[t.ServiceID] = append(byService[t.ServiceID], *t)
 		}
 		out := make([]Service, 0, len(m.services))
 		for _, s := range m.services {
@@ -93,14 +93,14 @@ func (m *Model) rawNodes() []dswarm.Node {
 	return out
 }
 
-// rawTasks returns the tasks keep accepts, from memory.
-func (m *Model) rawTasks(keep func(dswarm.Task) bool) []dswarm.Task {
+// rawTasks returns copies of the tasks keep accepts, from memory.
+func (m *Model) rawTasks(keep func(*dswarm.Task) bool) []dswarm.Task {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	var out []dswarm.Task
 	for _, t := range m.tasks {
 		if keep(t) {
-			out = append(out, t)
+			out = append(out, *t)
 		}
 	}
 	return out

@@ -100,7 +100,7 @@ func nodeInfo(n dswarm.Node, running int) NodeInfo {
 // node and of one service when given (ids), from the live model when it runs; only the
 // tasks asked for are copied out of it.
 func (e *Engine) tasks(ctx context.Context, nodeID, serviceID string, running bool) ([]dswarm.Task, error) {
-	keep := func(t dswarm.Task) bool {
+	keep := func(t *dswarm.Task) bool {
 		return t.DesiredState == dswarm.TaskStateRunning && (!running || t.Status.State == dswarm.TaskStateRunning) &&
 			(nodeID == "" || t.NodeID == nodeID) && (serviceID == "" || t.ServiceID == serviceID)
 	}
@@ -119,9 +119,9 @@ func (e *Engine) tasks(ctx context.Context, nodeID, serviceID string, running bo
 		return nil, e.wrap(err)
 	}
 	var out []dswarm.Task
-	for _, t := range list {
-		if keep(t) {
-			out = append(out, t)
+	for i := range list {
+		if keep(&list[i]) {
+			out = append(out, list[i])
 		}
 	}
 	return out, nil

@@ -77,6 +77,9 @@ func (s *ServiceSpec) toDocker(ids objectIDs, owner string) (dswarm.ServiceSpec,
 		labels[OwnerLabel] = owner
 	}
 	cs := &dswarm.ContainerSpec{Image: s.Reference(), Command: s.Command, Args: s.Args}
+	if ns := s.Labels[stackLabel]; ns != "" {
+		cs.Labels = map[string]string{stackLabel: ns} // as docker stack deploy labels a stack's containers
+	}
 	keys := make([]string, 0, len(s.Env))
 	for k := range s.Env {
 		keys = append(keys, k)
@@ -131,13 +134,7 @@ func (s *ServiceSpec) toDocker(ids objectIDs, owner string) (dswarm.ServiceSpec,
 			task.Placement.Preferences = append(task.Placement.Preferences, dswarm.PlacementPreference{Spread: &dswarm.SpreadOver{SpreadDescriptor: strings.TrimPrefix(p, "spread=")}})
 		}
 	}
-	networks := s.Networks
-	if networks == nil {
-		networks = []string{DefaultNetwork}
-	}
-	for _, n := range networks {
-		task.Networks = append(task.Networks, dswarm.NetworkAttachmentConfig{Target: n})
-	}
+	task.Networks = s.networkAttachments()
 	logging := s.Logging
 	if logging == nil {
 		logging = DefaultLogging()
@@ -204,7 +201,7 @@ func fromDocker(d dswarm.ServiceSpec, networkNames map[string]string) (ServiceSp
 	}
 	var foreign []string
 	for k := range s.Labels {
-		if ValidateLabelKey(k) != "" {
+		if ValidateLabelKey(k) != "" && k != stackLabel && k != StackImageLabel { // a stack's labels are expected
 			foreign = append(foreign, k)
 		}
 	}
@@ -357,4 +354,42 @@ func formatMemory(n int64) string {
 		return fmt.Sprintf("%dK", n>>10)
 	}
 	return strconv.FormatInt(n, 10)
+}
+
+// Normalized is the spec as Berth reads it back once the engine holds it (defaults
+// filled in, Berth's own labels set aside), so a planned spec compares field by field
+// with a running service's.
+func (s ServiceSpec) Normalized() ServiceSpec {
+	ids := objectIDs{secrets: map[string]string{}, configs: map[string]string{}}
+	for _, r := range s.Secrets {
+		ids.secrets[r.Name] = r.Name
+	}
+	for _, r := range s.Configs {
+		ids.configs[r.Name] = r.Name
+	}
+	d, err := s.toDocker(ids, "")
+	if err != nil {
+		return s
+	}
+	out, _ := fromDocker(d, nil)
+	return out
+}
+
+// networkAttachments are the networks a service joins (Berth's own when none is named),
+// where a stack's service answers to its compose name as docker stack deploy sets it.
+func (s *ServiceSpec) networkAttachments() []dswarm.NetworkAttachmentConfig {
+	networks := s.Networks
+	if networks == nil {
+		networks = []string{DefaultNetwork}
+	}
+	alias := stackAlias(s.Name, s.Labels)
+	var out []dswarm.NetworkAttachmentConfig
+	for _, n := range networks {
+		att := dswarm.NetworkAttachmentConfig{Target: n}
+		if alias != "" {
+			att.Aliases = []string{alias}
+		}
+		out = append(out, att)
+	}
+	return out
 }

@@ -15,7 +15,7 @@ const MaxReplicas = 1000
 
 var (
 	envKey      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
-	serviceName = regexp.MustCompile(`^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$`)
+	serviceName = regexp.MustCompile(`^[a-zA-Z0-9](?:[a-zA-Z0-9_-]{0,61}[a-zA-Z0-9])?$`) // '_' as in a stack's app_web
 	tagPattern  = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
 	digestPat   = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
 	constraint  = regexp.MustCompile(`^\s*[a-zA-Z0-9_.\-]+(?:\.[a-zA-Z0-9_.\-]+)*\s*(==|!=)\s*\S.*$`)
@@ -36,7 +36,7 @@ func (s *ServiceSpec) Validate() map[string]string {
 	case s.Name == "":
 		add("name", "Enter a service name.")
 	case !serviceName.MatchString(s.Name):
-		add("name", "Use at most 63 letters, digits and '-', starting and ending with a letter or digit.")
+		add("name", "Use at most 63 letters, digits, '-' and '_', starting and ending with a letter or digit.")
 	}
 	s.validateImage(add)
 	s.Domains = validateDomains(s.Domains, add)

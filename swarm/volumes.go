@@ -92,7 +92,7 @@ func (e *Engine) mappingStates(ctx context.Context, names []string, read func(co
 func (e *Engine) taskCopies(ctx context.Context, mappings map[string]MappingState, nodes []NodeInfo) (map[string][]string, error) {
 	var tasks []dswarm.Task
 	if m := e.liveModel(); m != nil {
-		tasks = m.rawTasks(func(t dswarm.Task) bool { // only placed tasks that mount a volume are copied
+		tasks = m.rawTasks(func(t *dswarm.Task) bool { // only placed tasks that mount a volume are copied
 			return t.NodeID != "" && t.Spec.ContainerSpec != nil && len(t.Spec.ContainerSpec.Mounts) > 0
 		})
 	} else {

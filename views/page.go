@@ -84,3 +84,13 @@ func (e FieldErrors) String() string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// Keys are the fields with an error, in order.
+func (e FieldErrors) Keys() []string {
+	keys := make([]string, 0, len(e))
+	for k := range e {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -49,8 +49,8 @@ type ServiceList struct {
 // serviceStates are the health words the state filter offers.
 var serviceStates = []string{"ok", "degraded", "down", "updating", "rollout paused", "scaled to 0"}
 
-// ServicesPage lists services, updated live.
-func ServicesPage(p Page, l ServiceList) templ.Component {
+// ServicesPage lists services, updated live; table is ServicesTable(l), rendered once for many viewers.
+func ServicesPage(p Page, l ServiceList, table templ.Component) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -114,7 +114,7 @@ func ServicesPage(p Page, l ServiceList) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = ServicesTable(l).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = table.Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -1,11 +1,9 @@
 package handlers
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 
-	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
 	"github.com/berthhq/berth/swarm/stack"
 	"github.com/berthhq/berth/views"
@@ -44,18 +42,14 @@ func (h *Handlers) APIStacks(c echo.Context) error {
 
 // APIStack returns one stack with its services and their state.
 func (h *Handlers) APIStack(c echo.Context) error {
-	ctx := c.Request().Context()
 	name := c.Param("name")
-	st, err := h.engine.Stack(ctx, name)
-	saved, serr := h.store.Stack(ctx, name)
-	if err != nil && !(errors.Is(err, swarm.ErrNotFound) && serr == nil) {
+	st, saved, err := h.stackState(c, name)
+	if err != nil {
 		return err
 	}
 	out := APIStack{Name: name, Services: []APIService{}}
-	if serr == nil {
+	if saved != nil {
 		out.Berth, out.Owner, out.Revision = true, saved.UpdatedBy, saved.Revision
-	} else if !errors.Is(serr, store.ErrNotFound) {
-		return serr
 	}
 	for _, s := range st.Services {
 		out.Services = append(out.Services, apiService(s, true))
@@ -159,5 +153,20 @@ func (h *Handlers) StackCompose(c echo.Context) error {
 	}
 	h.audit(c, "stack.export", "stack:"+name, "ok", fmt.Sprintf("%d services", len(specs)))
 	c.Response().Header().Set("Content-Disposition", `attachment; filename="`+name+`.yml"`)
+	return c.Blob(http.StatusOK, "application/yaml", body)
+}
+
+// ServiceCompose downloads one service as a compose file.
+func (h *Handlers) ServiceCompose(c echo.Context) error {
+	svc, err := h.engine.Service(c.Request().Context(), c.Param("name"))
+	if err != nil {
+		return err
+	}
+	body, err := stack.Export(svc.Spec.Labels[swarm.StackLabel], []swarm.ServiceSpec{svc.Spec})
+	if err != nil {
+		return err
+	}
+	h.audit(c, "service.export", "service:"+svc.Spec.Name, "ok", "")
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="`+svc.Spec.Name+`.yml"`)
 	return c.Blob(http.StatusOK, "application/yaml", body)
 }

@@ -282,6 +282,9 @@ func (f *boundaryFixture) attacks() []attack {
 			return f.form(http.MethodPost, "/stacks", url.Values{"name": {f.tag + "-st"}, "step": {"deploy"}, "compose": {"services:\n  web:\n    image: " + enginetest.BusyboxImage +
 				"\n    volumes: [\"/var/run/docker.sock:/var/run/docker.sock\"]\n"}})
 		}, http.StatusUnprocessableEntity, "services.web.volumes[0]"},
+		{"take a webhook of Berth's own stack", "POST /api/v1/stacks/:name/webhook", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/stacks/"+bswarm.BerthStack+"/webhook", nil)
+		}, http.StatusForbidden, "it is Berth itself"},
 		{"open the stack form", "GET /stacks/new", func(f *boundaryFixture) (int, string) {
 			return f.page("/stacks/new") // the form itself; what it submits is attacked on POST /stacks
 		}, http.StatusOK, "Deploy a stack"},
@@ -302,6 +305,7 @@ var outsideTheBoundary = map[string]string{
 	"DELETE /api/v1/registries/:id":            "a user's own registry credentials",
 	"POST /api/v1/registries/:id/test":         "a user's own registry credentials",
 	"DELETE /api/v1/services/:name/webhook":    "revoking a webhook only takes a way in away (a legacy one of Berth's is worth revoking)",
+	"DELETE /api/v1/stacks/:name/webhook":      "revoking a webhook only takes a way in away",
 	"POST /backups":                            "a snapshot reads; it leaves Berth's own objects out",
 	"POST /api/v1/backups":                     "a snapshot reads; it leaves Berth's own objects out",
 	"POST /backups/:id/verify":                 "reads a snapshot's files",

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berthhq/berth/store"
@@ -75,22 +76,9 @@ func (h *Handlers) applyStack(c echo.Context, ch *stackChange) (views.FieldError
 	planned := map[string]bool{}
 	for _, s := range ch.plan.Services {
 		planned[s.Spec.Name] = true
-		target := ""
-		if _, ok := ch.current[s.Spec.Name]; ok {
-			target = s.Spec.Name
-		}
-		labels := map[string]string{swarm.StackLabel: name, swarm.StackImageLabel: s.Spec.Reference()}
-		_, errs, err := h.deployWith(c, target, s.Spec, labels)
-		if errs.Any() {
-			out := views.FieldErrors{}
-			for field, msg := range errs {
-				out.Add(s.Path(field), msg)
-			}
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.Path("name"), err)
-		}
+	}
+	if errs, err := h.deployStackServices(c, ch); err != nil || errs.Any() {
+		return errs, err
 	}
 	for _, cur := range ch.current {
 		if !planned[cur.Spec.Name] {
@@ -112,6 +100,42 @@ func (h *Handlers) applyStack(c echo.Context, ch *stackChange) (views.FieldError
 		h.retireVersions(h.auditLater(c, "", ""), replaced)
 	}
 	return nil, nil
+}
+
+// stackDeployParallel is how many of a stack's services are created or updated at once.
+const stackDeployParallel = 4
+
+// deployStackServices creates or updates the stack's services, a few at a time (they
+// do not depend on each other), each through the same deploy as the form's.
+func (h *Handlers) deployStackServices(c echo.Context, ch *stackChange) (views.FieldErrors, error) {
+	var mu sync.Mutex
+	out := views.FieldErrors{}
+	var firstErr error
+	slots := make(chan struct{}, stackDeployParallel)
+	var wg sync.WaitGroup
+	for _, s := range ch.plan.Services {
+		target := ""
+		if _, ok := ch.current[s.Spec.Name]; ok {
+			target = s.Spec.Name
+		}
+		labels := map[string]string{swarm.StackLabel: ch.in.Name, swarm.StackImageLabel: s.Spec.Reference()}
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			_, errs, err := h.deployWith(c, target, s.Spec, labels)
+			mu.Lock()
+			defer mu.Unlock()
+			for field, msg := range errs {
+				out.Add(s.Path(field), msg)
+			}
+			if err != nil && firstErr == nil {
+				firstErr = fmt.Errorf("%s: %w", s.Path("name"), err)
+			}
+		}()
+	}
+	wg.Wait()
+	return out, firstErr
 }
 
 // retireVersions removes replaced config and secret versions once no service uses

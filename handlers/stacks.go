@@ -54,7 +54,7 @@ func (h *Handlers) StacksPage(c echo.Context) error {
 		return err
 	}
 	p := h.page(c, "Stacks", "stacks")
-	return h.render(c, http.StatusOK, p, views.StacksPage(p, rows))
+	return h.render(c, http.StatusOK, p, views.StacksPage(p, rows, h.popNotice(c)))
 }
 
 // NewStackPage is the compose form.
@@ -162,19 +162,32 @@ func (h *Handlers) stackFormResult(c echo.Context, in stack.Input, update bool, 
 	return h.render(c, status, p, page(p, f))
 }
 
-// stackDetail builds a stack's page from the live model and Berth's record of it.
-func (h *Handlers) stackDetail(c echo.Context, name string) (views.StackDetail, error) {
+// stackState is a stack as the swarm runs it and as Berth recorded it (nil when Berth
+// did not deploy it); a stack is not found when neither knows it.
+func (h *Handlers) stackState(c echo.Context, name string) (swarm.StackSummary, *store.Stack, error) {
 	ctx := c.Request().Context()
 	st, err := h.engine.Stack(ctx, name)
 	saved, serr := h.store.Stack(ctx, name)
-	if err != nil && !(errors.Is(err, swarm.ErrNotFound) && serr == nil) {
+	switch {
+	case serr == nil:
+		if err != nil && !errors.Is(err, swarm.ErrNotFound) {
+			return st, nil, err
+		}
+		return st, &saved, nil
+	case !errors.Is(serr, store.ErrNotFound):
+		return st, nil, serr
+	}
+	return st, nil, err
+}
+
+// stackDetail builds a stack's page from the live model and Berth's record of it.
+func (h *Handlers) stackDetail(c echo.Context, name string) (views.StackDetail, error) {
+	st, saved, err := h.stackState(c, name)
+	if err != nil {
 		return views.StackDetail{}, err
 	}
-	if serr != nil && !errors.Is(serr, store.ErrNotFound) {
-		return views.StackDetail{}, serr
-	}
 	d := views.StackDetail{Name: name, CanOperate: canOperate(c) && name != swarm.BerthStack}
-	if serr == nil {
+	if saved != nil {
 		d.Berth, d.Compose, d.Env, d.Owner, d.Revision = true, saved.Compose, saved.Env != "", saved.UpdatedBy, saved.Revision
 		d.Updated = views.FormatTime(saved.UpdatedAt)
 		d.Form = views.StackForm{Name: name, Compose: saved.Compose, Update: true}

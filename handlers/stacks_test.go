@@ -140,6 +140,32 @@ func TestStackFromComposeDeploysUpdatesAndGoesAsDockerStackSeesIt(t *testing.T) 
 		if p := s.op.get("/stacks/" + name); !strings.Contains(p.Body, `href="/services/`+name+`_web"`) || !strings.Contains(p.Body, "x-notes") {
 			t.Errorf("the stack page lacks its services or compose text")
 		}
+		if p := s.op.get("/services/" + name + "_app/compose"); !strings.Contains(p.Body, "\n  app:\n") || !strings.Contains(p.Body, "name: "+name+"_pw") || strings.Contains(p.Body, "hunter2") {
+			t.Errorf("one service's export:\n%s", p.Body)
+		}
+	})
+	step(t, "the stack's webhook redeploys every service, switching one service's tag", func(t *testing.T) {
+		var hook struct{ URL string }
+		s.mustAPI(t, s.token, http.MethodPost, "/api/v1/stacks/"+name+"/webhook", nil, http.StatusCreated).decode(t, &hook)
+		before := s.inspectService(t, name+"_web").Version.Index
+		res, err := http.Post(hook.URL+"?service=web&tag=latest", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusAccepted {
+			t.Fatalf("webhook: %d", res.StatusCode)
+		}
+		if after := s.inspectService(t, name+"_web"); after.Version.Index == before || after.Spec.TaskTemplate.ContainerSpec.Image != "berth-test/busybox:latest" {
+			t.Errorf("web after the webhook: version %d (was %d), image %s", after.Version.Index, before, after.Spec.TaskTemplate.ContainerSpec.Image)
+		}
+		recs, _ := s.Store.AuditRecords(ctx, store.AuditFilter{Action: "stack.redeploy", Object: "stack:" + name})
+		if len(recs) != 1 || recs[0].Via != "webhook" || !strings.Contains(recs[0].Detail, name+"_app") {
+			t.Errorf("audit of the webhook: %+v", recs)
+		}
+		for _, svc := range []string{"app", "db", "web"} {
+			waitRunning(t, s, name+"_"+svc, 1, enginetest.BusyboxImage)
+		}
 	})
 	step(t, "a changed config file switches the service to -v2 at the same path, and the old version goes", func(t *testing.T) {
 		body["files"] = map[string]string{"app.conf": "port=9090\n"} // the secret's file is not sent again: its version stays

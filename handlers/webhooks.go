@@ -93,6 +93,9 @@ func (h *Handlers) Hook(c echo.Context) error {
 	} else if tag == "" {
 		tag = c.FormValue("tag")
 	}
+	if strings.HasPrefix(w.ServiceID, stackHookPrefix) {
+		return h.stackHook(c, w.ServiceID, tag)
+	}
 	svc, err := h.redeploy(c, w.ServiceID, tag)
 	if fields, ok := swarm.IsSpecError(err); ok {
 		return fieldErrors(c, fields)

@@ -139,3 +139,17 @@ func (m *Model) rawCluster() *dswarm.Swarm {
 	defer m.mu.RUnlock()
 	return m.cluster
 }
+
+// names are the node and network names by id, from memory.
+func (m *Model) names() nameMaps {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := nameMaps{nodes: make(map[string]string, len(m.nodes)), networks: make(map[string]string, len(m.networks))}
+	for id, n := range m.nodes {
+		out.nodes[id] = n.Description.Hostname
+	}
+	for id, n := range m.networks {
+		out.networks[id] = n
+	}
+	return out
+}

@@ -86,3 +86,16 @@ func (m *Model) refreshNetworks(ctx context.Context) {
 	m.mu.Unlock()
 	m.notify(Change{Kind: "network"})
 }
+
+// putService takes a service Berth just read from the engine.
+func (m *Model) putService(s dswarm.Service) {
+	m.mu.Lock()
+	if m.services == nil {
+		m.mu.Unlock()
+		return
+	}
+	m.services[s.ID] = s
+	m.dirty = true
+	m.mu.Unlock()
+	m.notify(Change{Kind: "service", ID: s.ID, ServiceID: s.ID})
+}

@@ -23,24 +23,9 @@ func encodeAuth(c *Credential) (string, error) {
 // prepare checks a spec against the engine (secrets, configs, networks, placement) and converts it.
 func (e *Engine) prepare(ctx context.Context, s ServiceSpec, owner string) (dswarm.ServiceSpec, error) {
 	fields := map[string]string{}
-	ids := objectIDs{secrets: map[string]string{}, configs: map[string]string{}}
-	if len(s.Secrets) > 0 {
-		list, err := e.cli.SecretList(ctx, dswarm.SecretListOptions{})
-		if err != nil {
-			return dswarm.ServiceSpec{}, e.wrap(err)
-		}
-		for _, x := range list {
-			ids.secrets[x.Spec.Name] = x.ID
-		}
-	}
-	if len(s.Configs) > 0 {
-		list, err := e.cli.ConfigList(ctx, dswarm.ConfigListOptions{})
-		if err != nil {
-			return dswarm.ServiceSpec{}, e.wrap(err)
-		}
-		for _, x := range list {
-			ids.configs[x.Spec.Name] = x.ID
-		}
+	ids, err := e.objectIDs(ctx, s)
+	if err != nil {
+		return dswarm.ServiceSpec{}, err
 	}
 	for i, r := range s.Secrets {
 		if _, ok := ids.secrets[r.Name]; !ok {
@@ -56,23 +41,17 @@ func (e *Engine) prepare(ctx context.Context, s ServiceSpec, owner string) (dswa
 	if networks == nil {
 		networks = []string{DefaultNetwork}
 	}
-	if len(networks) > 0 {
-		nets, err := e.cli.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("scope", "swarm"))})
-		if err != nil {
-			return dswarm.ServiceSpec{}, e.wrap(err)
-		}
-		have := map[string]bool{}
-		for _, n := range nets {
-			have[n.Name], have[n.ID] = true, true
-		}
-		for i, n := range networks {
-			if !have[n] {
-				msg := fmt.Sprintf("There is no swarm network named %s.", n)
-				if n == DefaultNetwork {
-					msg += " Initialize the Docker environment on the dashboard to create it."
-				}
-				fields[fmt.Sprintf("networks[%d]", i)] = msg
+	have, err := e.swarmNetworks(ctx, networks)
+	if err != nil {
+		return dswarm.ServiceSpec{}, err
+	}
+	for i, n := range networks {
+		if !have[n] {
+			msg := fmt.Sprintf("There is no swarm network named %s.", n)
+			if n == DefaultNetwork {
+				msg += " Initialize the Docker environment on the dashboard to create it."
 			}
+			fields[fmt.Sprintf("networks[%d]", i)] = msg
 		}
 	}
 	if len(s.Constraints) > 0 && !s.AllowUnplaced {
@@ -274,4 +253,81 @@ func nodeMatches(n dswarm.Node, c string) bool {
 		return eq
 	}
 	return !eq
+}
+
+// objectIDs resolves a spec's secrets and configs to their ids: from the live model
+// when it holds them all, else from the engine (an object made a moment ago).
+func (e *Engine) objectIDs(ctx context.Context, s ServiceSpec) (objectIDs, error) {
+	ids := objectIDs{secrets: map[string]string{}, configs: map[string]string{}}
+	if m := e.liveModel(); m != nil {
+		configs, secrets := m.rawObjects()
+		for _, x := range secrets {
+			ids.secrets[x.Spec.Name] = x.ID
+		}
+		for _, x := range configs {
+			ids.configs[x.Spec.Name] = x.ID
+		}
+		if ids.has(s) {
+			return ids, nil
+		}
+	}
+	if len(s.Secrets) > 0 {
+		list, err := e.cli.SecretList(ctx, dswarm.SecretListOptions{})
+		if err != nil {
+			return ids, e.wrap(err)
+		}
+		for _, x := range list {
+			ids.secrets[x.Spec.Name] = x.ID
+		}
+	}
+	if len(s.Configs) > 0 {
+		list, err := e.cli.ConfigList(ctx, dswarm.ConfigListOptions{})
+		if err != nil {
+			return ids, e.wrap(err)
+		}
+		for _, x := range list {
+			ids.configs[x.Spec.Name] = x.ID
+		}
+	}
+	return ids, nil
+}
+
+// has reports whether every secret and config the spec names is resolved.
+func (ids objectIDs) has(s ServiceSpec) bool {
+	for _, r := range s.Secrets {
+		if _, ok := ids.secrets[r.Name]; !ok {
+			return false
+		}
+	}
+	for _, r := range s.Configs {
+		if _, ok := ids.configs[r.Name]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// swarmNetworks says which of the names are swarm networks: from the live model when
+// it knows them all, else from the engine.
+func (e *Engine) swarmNetworks(ctx context.Context, names []string) (map[string]bool, error) {
+	have := map[string]bool{}
+	if m := e.liveModel(); m != nil {
+		all := true
+		for _, n := range names {
+			local := n == "bridge" || n == "host" || n == "none" || n == "docker_gwbridge" // the model's names are not only swarm-scoped
+			have[n] = !local && m.hasNetwork(n)
+			all = all && have[n]
+		}
+		if all {
+			return have, nil
+		}
+	}
+	nets, err := e.cli.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("scope", "swarm"))})
+	if err != nil {
+		return nil, e.wrap(err)
+	}
+	for _, n := range nets {
+		have[n.Name], have[n.ID] = true, true
+	}
+	return have, nil
 }

@@ -131,7 +131,7 @@ func (e *Engine) inspectService(ctx context.Context, nameOrID string) (Service, 
 		return Service{}, err
 	}
 	if e.model != nil {
-		e.model.refreshService(ctx, svc.ID)
+		e.model.putService(svc) // just read: the model takes it as it is
 		e.model.mergeServiceTasks(svc.ID, tasks)
 	}
 	return serviceFrom(svc, tasks, names), nil
@@ -171,6 +171,9 @@ func (e *Engine) Services(ctx context.Context) ([]Service, error) {
 type nameMaps struct{ nodes, networks map[string]string }
 
 func (e *Engine) names(ctx context.Context) (nameMaps, error) {
+	if lm := e.liveModel(); lm != nil {
+		return lm.names(), nil
+	}
 	m := nameMaps{nodes: map[string]string{}, networks: map[string]string{}}
 	nodes, err := e.cli.NodeList(ctx, dswarm.NodeListOptions{})
 	if err != nil {

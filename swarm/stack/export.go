@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 	"strings"
@@ -34,12 +35,17 @@ func Export(stackName string, specs []swarm.ServiceSpec) ([]byte, error) {
 			doc[kind] = objs
 		}
 	}
-	body, err := yaml.Marshal(doc)
-	if err != nil {
+	var buf bytes.Buffer
+	buf.WriteString("# Exported by Berth. Configs, secrets, networks and volumes are the existing ones, by name\n# (external): secret values never leave the swarm.\n")
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
 		return nil, fmt.Errorf("write compose file: %w", err)
 	}
-	head := "# Exported by Berth. Configs, secrets, networks and volumes are the existing ones, by name\n# (external): secret values never leave the swarm.\n"
-	return append([]byte(head), body...), nil
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("write compose file: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
 // exportKey is a compose key for an object name (keys are names; dots are fine).

@@ -170,3 +170,24 @@ func (h *Handlers) ServiceCompose(c echo.Context) error {
 	c.Response().Header().Set("Content-Disposition", `attachment; filename="`+svc.Spec.Name+`.yml"`)
 	return c.Blob(http.StatusOK, "application/yaml", body)
 }
+
+// APIRedeployStack restarts every service of the stack with a fresh pull ({"service", "tag"} switches one tag first).
+func (h *Handlers) APIRedeployStack(c echo.Context) error {
+	var req struct {
+		Service string `json:"service"`
+		Tag     string `json:"tag"`
+	}
+	if c.Request().ContentLength != 0 {
+		if err := bindJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	done, err := h.redeployStack(c, c.Param("name"), req.Service, req.Tag)
+	if fields, ok := swarm.IsSpecError(err); ok {
+		return fieldErrors(c, fields)
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, map[string]any{"stack": c.Param("name"), "update": "redeploy started", "services": done})
+}

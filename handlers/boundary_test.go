@@ -282,6 +282,12 @@ func (f *boundaryFixture) attacks() []attack {
 			return f.form(http.MethodPost, "/stacks", url.Values{"name": {f.tag + "-st"}, "step": {"deploy"}, "compose": {"services:\n  web:\n    image: " + enginetest.BusyboxImage +
 				"\n    volumes: [\"/var/run/docker.sock:/var/run/docker.sock\"]\n"}})
 		}, http.StatusUnprocessableEntity, "services.web.volumes[0]"},
+		{"redeploy Berth's own stack", "POST /api/v1/stacks/:name/redeploy", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/stacks/"+bswarm.BerthStack+"/redeploy", map[string]string{"service": "berth", "tag": "evil"})
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"redeploy Berth's own stack from its page", "POST /stacks/:name/redeploy", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/stacks/"+bswarm.BerthStack+"/redeploy", nil)
+		}, http.StatusForbidden, "it is Berth itself"},
 		{"take a webhook of Berth's own stack", "POST /api/v1/stacks/:name/webhook", func(f *boundaryFixture) (int, string) {
 			return f.asOperator(http.MethodPost, "/api/v1/stacks/"+bswarm.BerthStack+"/webhook", nil)
 		}, http.StatusForbidden, "it is Berth itself"},

@@ -186,6 +186,8 @@ var roleModel = map[string]store.Role{
 	"GET /stacks/:name/compose":                store.RoleViewer,
 	"POST /stacks/:name":                       store.RoleOperator,
 	"POST /stacks/:name/delete":                store.RoleOperator,
+	"POST /stacks/:name/redeploy":              store.RoleOperator,
+	"POST /api/v1/stacks/:name/redeploy":       store.RoleOperator,
 	"GET /api/v1/stacks":                       store.RoleViewer,
 	"POST /api/v1/stacks":                      store.RoleOperator,
 	"GET /api/v1/stacks/:name":                 store.RoleViewer,

@@ -22,6 +22,7 @@ type StackEngine interface {
 	NetworkExists(ctx context.Context, name string) (bool, error)
 	RemoveStackNetworks(ctx context.Context, stack string) ([]string, error)
 	StackObjects(ctx context.Context, stack string) ([]swarm.Object, error)
+	TasksHolding(ctx context.Context, kind swarm.Kind, name string) (int, error)
 }
 
 // guardStack refuses, audited, any change to Berth's own stack.
@@ -138,30 +139,69 @@ func (h *Handlers) deployStackServices(c echo.Context, ch *stackChange) (views.F
 	return out, firstErr
 }
 
-// retireVersions removes replaced config and secret versions once no service uses
-// them any more (the rollouts to the new version converged), in the background.
+// retireVersions removes replaced config and secret versions, in the background, once
+// the rollouts of the services that used them converged (all their tasks run the new
+// spec) and no service uses them; a rollout that pauses or rolls back keeps the old one.
 func (h *Handlers) retireVersions(who store.AuditRecord, old []plannedObject) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), oldVersionWait)
 		defer cancel()
 		for _, o := range old {
-			for {
-				_, err := h.engine.RemoveObject(ctx, o.Kind, o.Old)
-				var inUse *swarm.InUseError
-				if !errors.As(err, &inUse) || ctx.Err() != nil {
-					r := who
-					r.Action, r.Object, r.Outcome = string(o.Kind)+".delete", string(o.Kind)+":"+o.Old, outcomeOf(err)
-					r.Detail = "replaced by " + o.Name + " once the rollout converged"
-					h.writeAudit(context.Background(), r)
-					break
-				}
-				select {
-				case <-ctx.Done():
-				case <-time.After(time.Second):
-				}
+			r := who
+			r.Action, r.Object = string(o.Kind)+".delete", string(o.Kind)+":"+o.Old
+			if why := h.waitConverged(ctx, o); why != "" {
+				r.Outcome, r.Detail = "failed: kept: "+why, "replaced by "+o.Name
+				h.writeAudit(context.Background(), r)
+				continue
 			}
+			_, err := h.removeWhenFree(ctx, swarm.Object{Kind: o.Kind, Name: o.Old})
+			r.Outcome, r.Detail = outcomeOf(err), "replaced by "+o.Name+" once the rollout converged"
+			h.writeAudit(context.Background(), r)
 		}
 	}()
+}
+
+// waitConverged waits until the rollouts of the services that used an old version are
+// over and no task mounts it any more, and says why not ("" when they are).
+func (h *Handlers) waitConverged(ctx context.Context, o plannedObject) string {
+	for {
+		done, why := true, ""
+		for _, name := range o.Users {
+			ok, reason := h.converged(ctx, name)
+			done, why = done && ok, orText(why, reason)
+		}
+		if why != "" {
+			return why
+		}
+		if done {
+			held, err := h.engine.TasksHolding(ctx, o.Kind, o.Old)
+			if err != nil {
+				return err.Error()
+			}
+			if held == 0 {
+				return ""
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "the rollout away from " + o.Old + " did not converge in " + oldVersionWait.String()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// converged says whether a service's rollout is over with its tasks running, or why it never will be.
+func (h *Handlers) converged(ctx context.Context, name string) (bool, string) {
+	s, err := h.engine.Service(ctx, name)
+	switch {
+	case errors.Is(err, swarm.ErrNotFound):
+		return true, "" // removed with the update: nothing holds the old version
+	case err != nil:
+		return false, err.Error()
+	case s.UpdateState == "paused" || strings.HasPrefix(s.UpdateState, "rollback"):
+		return false, "the rollout of " + name + " is " + strings.ReplaceAll(s.UpdateState, "_", " ")
+	}
+	return s.UpdateState != "updating" && s.Running >= s.Desired, ""
 }
 
 // removeStack removes a stack's services, then its configs, secrets and networks, and

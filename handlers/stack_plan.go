@@ -38,7 +38,8 @@ type plannedObject struct {
 	Base   string // the name the file gives it; Name is the version deployed
 	Create bool
 	Hash   string
-	Old    string // the version it replaces, removed once no service uses it
+	Old    string   // the version it replaces, removed once the rollouts away from it converged
+	Users  []string // the services that used Old
 }
 
 // planStack reads a compose file and works out, without changing anything, what
@@ -134,6 +135,13 @@ func (h *Handlers) planObjects(c echo.Context, ch *stackChange, errs *views.Fiel
 				p.Name = cur // unchanged (or a secret's file not given again): the version in use stays
 			case cur != "":
 				p.Name, p.Create, p.Old = nextVersion(o.Name, cur), true, cur
+				for _, svc := range ch.current {
+					for _, r := range append(append([]swarm.FileRef{}, svc.Spec.Secrets...), svc.Spec.Configs...) {
+						if r.Name == cur {
+							p.Users = append(p.Users, svc.Spec.Name)
+						}
+					}
+				}
 			default:
 				p.Create = true
 			}

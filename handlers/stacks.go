@@ -241,3 +241,13 @@ func (h *Handlers) RemoveStack(c echo.Context) error {
 	}
 	return h.redirectNotice(c, "/stacks", "Removed stack "+name+".")
 }
+
+// RedeployStack restarts every service of the stack with a fresh pull.
+func (h *Handlers) RedeployStack(c echo.Context) error {
+	name := c.Param("name")
+	done, err := h.redeployStack(c, name, "", "")
+	if err != nil {
+		return err
+	}
+	return h.redirectNotice(c, "/stacks/"+name, fmt.Sprintf("Redeploying %d services of %s with a fresh pull; their state follows below.", len(done), name))
+}

@@ -59,6 +59,8 @@ func TestBrowserStackDeployPreviewRefusalAndRemoval(t *testing.T) {
 	}
 	b.poll(t, "the three services running, pushed to the open page", `[...document.querySelectorAll("#stack-services .replicas")].filter(e => e.textContent.trim() === "1/1").length === 3`, 90*time.Second)
 	b.screenshot(t, "stack")
+	b.do(t, "redeploy the stack", chromedp.Click(chromedp.CSS("#redeploy-stack button")))
+	b.poll(t, "the redeploy's notice", `(document.querySelector("#stack-notice") || {}).textContent?.includes("Redeploying 3 services of `+name+`")`, 15*time.Second)
 	b.do(t, "remove the stack",
 		chromedp.SendKeys(chromedp.CSS("#confirm"), name),
 		chromedp.Click(chromedp.CSS("#volumes")),

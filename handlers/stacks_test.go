@@ -192,6 +192,9 @@ func TestStackFromComposeDeploysUpdatesAndGoesAsDockerStackSeesIt(t *testing.T) 
 			}
 		}
 		s.mustAPI(t, s.token, http.MethodPut, "/api/v1/stacks/"+name, body, http.StatusOK)
+		if _, _, err := s.docker.ConfigInspectWithRaw(ctx, name+"_conf"); err != nil {
+			t.Error("the old config version went before the rollout away from it converged")
+		}
 		eventuallyReads(t, s, name+"_app", "port=9090\nhunter2", "sh", "-c", "cat /etc/app.conf /run/secrets/db_pw")
 		waitFor(t, 60*time.Second, "the replaced config version to be removed", func() bool {
 			_, _, err := s.docker.ConfigInspectWithRaw(ctx, name+"_conf")

@@ -138,6 +138,41 @@ var migrations = []string{
 		updated_at TEXT NOT NULL,
 		revision INTEGER NOT NULL DEFAULT 1
 	);`,
+	// 7: alert channels (settings sealed), alerts, and their deliveries (pending ones survive a restart).
+	`CREATE TABLE alert_channels (
+		id INTEGER PRIMARY KEY,
+		kind TEXT NOT NULL CHECK (kind IN ('email', 'webhook')),
+		name TEXT NOT NULL,
+		settings BLOB NOT NULL,
+		created_by TEXT NOT NULL,
+		created_at TEXT NOT NULL
+	);
+	CREATE TABLE alerts (
+		id INTEGER PRIMARY KEY,
+		kind TEXT NOT NULL,
+		object TEXT NOT NULL,
+		title TEXT NOT NULL,
+		detail TEXT NOT NULL DEFAULT '',
+		opened_at TEXT NOT NULL,
+		resolved_at TEXT,
+		last_sent_at TEXT,
+		acked_by TEXT NOT NULL DEFAULT '',
+		acked_at TEXT
+	);
+	CREATE INDEX alerts_open ON alerts (kind, object) WHERE resolved_at IS NULL;
+	CREATE TABLE alert_deliveries (
+		id INTEGER PRIMARY KEY,
+		alert_id INTEGER NOT NULL REFERENCES alerts(id),
+		channel_id INTEGER NOT NULL,
+		channel_name TEXT NOT NULL,
+		event TEXT NOT NULL CHECK (event IN ('open', 'repeat', 'resolved', 'test')),
+		state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+		attempts INTEGER NOT NULL DEFAULT 0,
+		next_at TEXT NOT NULL,
+		last_error TEXT NOT NULL DEFAULT '',
+		sent_at TEXT
+	);
+	CREATE INDEX alert_deliveries_due ON alert_deliveries (next_at) WHERE state = 'pending';`,
 }
 
 // migrate applies the migrations the schema_version table does not record yet.

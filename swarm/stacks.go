@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
+	dswarm "github.com/docker/docker/api/types/swarm"
 )
 
 // StackLabel is the label docker stack deploy (and Berth's stacks) put on a stack's objects.
@@ -193,3 +195,32 @@ func (e *Engine) StackObjects(ctx context.Context, stack string) ([]Object, erro
 
 // ErrStackBusy means another action on the stack is still running.
 var ErrStackBusy = errors.New("another change to this stack is still running")
+
+// TasksHolding counts the tasks meant to run (or still running) that mount a config or
+// secret, from the live model: a replaced version is removed only once none does.
+func (e *Engine) TasksHolding(ctx context.Context, kind Kind, name string) (int, error) {
+	holds := func(t *dswarm.Task) bool {
+		cs := t.Spec.ContainerSpec
+		if cs == nil || (t.DesiredState != dswarm.TaskStateRunning && t.Status.State != dswarm.TaskStateRunning) {
+			return false
+		}
+		if kind == KindConfig {
+			return slices.ContainsFunc(cs.Configs, func(r *dswarm.ConfigReference) bool { return r.ConfigName == name })
+		}
+		return slices.ContainsFunc(cs.Secrets, func(r *dswarm.SecretReference) bool { return r.SecretName == name })
+	}
+	if m := e.liveModel(); m != nil {
+		return len(m.rawTasks(holds)), nil
+	}
+	list, err := e.cli.TaskList(ctx, dswarm.TaskListOptions{})
+	if err != nil {
+		return 0, e.wrap(err)
+	}
+	n := 0
+	for i := range list {
+		if holds(&list[i]) {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -237,3 +237,34 @@ volumes:
 		}
 	}
 }
+
+// Variables come from the .env text only: defaults apply, a required one refuses, and
+// Berth's own environment is never read.
+func TestParseInterpolatesFromTheEnvTextOnly(t *testing.T) {
+	t.Setenv("BERTH_SECRET_OF_THE_HOST", "leaked")
+	for _, tc := range []struct {
+		name, image, env, want, refusal string
+	}{
+		{"given", "nginx:${TAG}", "TAG=1.27", "nginx:1.27", ""},
+		{"default", "nginx:${TAG:-1.26}", "", "nginx:1.26", ""},
+		{"quoted value", "nginx:${TAG}", "TAG=\"1.25\"", "nginx:1.25", ""},
+		{"the host's environment", "nginx:${BERTH_SECRET_OF_THE_HOST:-safe}", "", "nginx:safe", ""},
+		{"required and missing", "nginx:${TAG:?set TAG in the .env text}", "", "", "set TAG in the .env text"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Parse(context.Background(), Input{Name: "app", Compose: "services:\n  web:\n    image: " + tc.image + "\n", Env: tc.env})
+			if tc.refusal != "" {
+				if inv, ok := err.(*Invalid); !ok || !strings.Contains(inv.Fields["compose"], tc.refusal) {
+					t.Errorf("got %v, want a refusal saying %q", err, tc.refusal)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Services[0].Spec.Reference(); got != tc.want {
+				t.Errorf("image %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -55,31 +55,35 @@ type Handlers struct {
 	hooks    *rateLimiter
 	domains  *domainCache
 	// listCache holds the services list rendered per filter while the live model holds still.
-	listCache *serviceListCache
-	qrCodes   *qrCache
-	backups   Backups
-	cfg       Config
+	listCache  *serviceListCache
+	qrCodes    *qrCache
+	alerts     Alerts
+	alertCount *openAlertCount
+	backups    Backups
+	cfg        Config
 	// jsonRoutes are the routes that answer JSON ("METHOD /pattern"), errors included.
 	jsonRoutes map[string]bool
 }
 
 // New builds the handlers; sessions are kept in the store's database.
-func New(st *store.Store, engine Engine, backups Backups, sessions *scs.SessionManager, log *slog.Logger, cfg Config) *Handlers {
+func New(st *store.Store, engine Engine, backups Backups, alertSender Alerts, sessions *scs.SessionManager, log *slog.Logger, cfg Config) *Handlers {
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver
 	}
 	return &Handlers{
-		store:     st,
-		engine:    engine,
-		sessions:  sessions,
-		log:       log,
-		limiter:   newLoginLimiter(time.Now),
-		jobs:      newJobRegistry(),
-		hooks:     newRateLimiter(time.Now, hookWindow, hookCallsPerWindow),
-		domains:   &domainCache{},
-		listCache: &serviceListCache{},
-		qrCodes:   &qrCache{},
-		backups:   backups,
-		cfg:       cfg,
+		store:      st,
+		engine:     engine,
+		sessions:   sessions,
+		log:        log,
+		limiter:    newLoginLimiter(time.Now),
+		jobs:       newJobRegistry(),
+		hooks:      newRateLimiter(time.Now, hookWindow, hookCallsPerWindow),
+		domains:    &domainCache{},
+		listCache:  &serviceListCache{},
+		qrCodes:    &qrCache{},
+		alerts:     alertSender,
+		alertCount: &openAlertCount{},
+		backups:    backups,
+		cfg:        cfg,
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/store/seal"
 	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/swarm/alerts"
 	"github.com/berthhq/berth/swarm/backup"
 	"github.com/berthhq/berth/swarm/enginetest"
 	"github.com/labstack/echo/v4"
@@ -36,6 +37,10 @@ type testServer struct {
 	Engine  *swarm.Engine
 	Model   *swarm.Model
 	Backups *backup.Runner
+	// Alerts is the alert monitor, not running: tests that need it run it (ts.runAlerts).
+	Alerts *alerts.Monitor
+	// watch is the server's background context, ended when it closes.
+	watch   context.Context
 	Data    string
 	Log     *syncBuffer
 	handler *Handlers
@@ -78,10 +83,13 @@ func startServer(t testing.TB, dataDir, dockerHost string) *testServer {
 	go model.Run(watchCtx)
 	go eng.VolumeFacts(watchCtx, 10*time.Second) // as serve does, more often (Berth's own changes are read at once)
 	backups := backup.NewRunner(eng, st, filepath.Join(dataDir, "backups"))
-	h := New(st, eng, backups, NewSessionManager(st, false), log, Config{})
+	monitor := &alerts.Monitor{Swarm: eng, Store: st, BackupDir: filepath.Join(dataDir, "backups"), Log: log,
+		Interval: func(ctx context.Context) time.Duration { return backup.Interval(ctx, st) }}
+	h := New(st, eng, backups, monitor, NewSessionManager(st, false), log, Config{})
 	e := echo.New()
 	h.Register(e)
-	ts := &testServer{t: t, Store: st, Engine: eng, Model: model, Backups: backups, Data: dataDir, Log: logBuf, handler: h, srv: httptest.NewServer(e), stopWatch: stopWatch}
+	ts := &testServer{t: t, Store: st, Engine: eng, Model: model, Backups: backups, Alerts: monitor, watch: watchCtx, Data: dataDir, Log: logBuf,
+		handler: h, srv: httptest.NewServer(e), stopWatch: stopWatch}
 	ts.URL = ts.srv.URL
 	t.Cleanup(ts.Close)
 	return ts

@@ -75,6 +75,9 @@ func (h *Handlers) page(c echo.Context, title, nav string) views.Page {
 	if u := currentUser(c); u != nil {
 		p.User = &views.Viewer{Username: u.Username, Role: string(u.Role)}
 	}
+	if p.User != nil {
+		p.OpenAlerts = h.openAlerts(c.Request().Context())
+	}
 	st := h.engine.Cached()
 	p.Engine = views.EngineBanner{Reachable: st.Reachable, Error: st.Error, Locked: st.SwarmState == "locked"}
 	return p

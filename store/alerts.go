@@ -321,7 +321,7 @@ func (s *Store) deliveries(ctx context.Context, where string, args ...any) ([]Al
 
 // DeliverySent records a delivered message.
 func (s *Store) DeliverySent(ctx context.Context, id int64) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE alert_deliveries SET state = 'sent', attempts = attempts + 1, sent_at = ?, last_error = '' WHERE id = ?`, formatTime(s.now()), id)
+	_, err := s.db.ExecContext(ctx, `UPDATE alert_deliveries SET state = 'sent', attempts = attempts + 1, sent_at = ? WHERE id = ?`, formatTime(s.now()), id)
 	if err != nil {
 		return fmt.Errorf("record delivery %d: %w", id, err)
 	}

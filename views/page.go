@@ -16,6 +16,8 @@ type Page struct {
 	User   *Viewer
 	CSRF   string
 	Engine EngineBanner
+	// OpenAlerts is how many alerts are open, for the navigation's badge.
+	OpenAlerts int
 }
 
 // Viewer is the signed-in user as the layout shows them.

@@ -15,11 +15,15 @@ import (
 
 	"github.com/berthhq/berth/handlers"
 	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/swarm/alerts"
 	"github.com/berthhq/berth/swarm/backup"
 	"github.com/labstack/echo/v4"
 )
 
 // serve runs the web server until ctx ends, then shuts down gracefully.
+// alertCheckEvery is how often the alert checks look at the live model and deliver what is due.
+const alertCheckEvery = 5 * time.Second
+
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	var cfg config
 	var agents agentOptions
@@ -59,7 +63,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	sessions := handlers.NewSessionManager(st, strings.HasPrefix(cfg.PublicURL, "https://"))
 	backups := backup.NewRunner(engine, st, cfg.BackupDir)
-	h := handlers.New(st, engine, backups, sessions, log, handlers.Config{
+	monitor := &alerts.Monitor{Swarm: engine, Store: st, BackupDir: cfg.BackupDir, Link: cfg.PublicURL, Log: log,
+		Interval: func(ctx context.Context) time.Duration { return backup.Interval(ctx, st) }}
+	h := handlers.New(st, engine, backups, monitor, sessions, log, handlers.Config{
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
 	})
 	e := echo.New()
@@ -80,6 +86,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	go engine.VolumeFacts(bg, swarm.VolumeFactsInterval)
 	go backup.Schedule(bg, backups, st, log)
 	go upgradeAgents(bg, engine, log)
+	go monitor.Run(bg, alertCheckEvery)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

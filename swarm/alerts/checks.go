@@ -152,7 +152,7 @@ func checkService(f Facts, s Settings, svc swarm.Service, add func(Condition)) {
 			failures++
 		}
 	}
-	if failures > s.RestartFailures {
+	if failures > s.RestartFailures && svc.Running < svc.Desired { // fixed once its tasks keep running
 		add(Condition{Kind: KindRestartLoop, Object: "service:" + name, Title: fmt.Sprintf("%s restarts in a loop: %d task failures in 10 minutes", name, failures),
 			Detail: lastTaskError(svc)})
 	}

@@ -147,7 +147,11 @@ func SendEmail(ctx context.Context, s EmailSettings, m Message) (string, error) 
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	}
 	if s.Username != "" {
-		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover), gomail.WithUsername(s.Username), gomail.WithPassword(s.Password))
+		auth := gomail.SMTPAuthAutoDiscover
+		if s.Security == "none" {
+			auth = gomail.SMTPAuthPlainNoEnc // the admin chose a server without encryption (one on this machine or network)
+		}
+		opts = append(opts, gomail.WithSMTPAuth(auth), gomail.WithUsername(s.Username), gomail.WithPassword(s.Password))
 	}
 	client, err := gomail.NewClient(s.Host, opts...)
 	if err != nil {
@@ -183,9 +187,7 @@ func SendWebhook(ctx context.Context, client *http.Client, s WebhookSettings, m 
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Berth-Alerts")
 	if s.Secret != "" {
-		mac := hmac.New(sha256.New, []byte(s.Secret))
-		mac.Write(body)
-		req.Header.Set(SignatureHeader, "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		req.Header.Set(SignatureHeader, Sign(s.Secret, body))
 	}
 	res, err := client.Do(req)
 	if err != nil {

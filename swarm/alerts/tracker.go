@@ -51,7 +51,9 @@ type Tracker struct {
 }
 
 // NewTracker starts with nothing seen.
-func NewTracker() *Tracker { return &Tracker{seen: map[string]time.Time{}, gone: map[string]time.Time{}} }
+func NewTracker() *Tracker {
+	return &Tracker{seen: map[string]time.Time{}, gone: map[string]time.Time{}}
+}
 
 // Step compares the conditions seen now with the open alerts and says what to do.
 func (t *Tracker) Step(now time.Time, seen []Condition, open []Known, r Rules) []Action {

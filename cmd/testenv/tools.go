@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/berthhq/berth/swarm/enginetest"
+)
+
+// buildOnce builds a Go program from the module proxy into the cache, once: module is
+// the go.mod of a small module that requires it, pkg the package to build.
+func buildOnce(ctx context.Context, name, version, module, pkg string) (string, error) {
+	bin := filepath.Join(traefikCache, name+"-"+version)
+	if st, err := os.Stat(bin); err == nil && st.Size() > 0 {
+		return bin, nil
+	}
+	if err := os.MkdirAll(traefikCache, 0o755); err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "berth-"+name+"-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(module), 0o644); err != nil {
+		return "", err
+	}
+	fmt.Printf("testenv: building %s %s for the tests (cached in %s)\n", name, version, traefikCache)
+	start := time.Now()
+	tmp := bin + ".partial"
+	cmd := exec.CommandContext(ctx, "go", "build", "-ldflags", "-s -w", "-o", tmp, pkg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("build %s: %w", name, err)
+	}
+	if err := os.Rename(tmp, bin); err != nil {
+		return "", err
+	}
+	fmt.Printf("testenv: %s built in %s\n", name, time.Since(start).Round(time.Second))
+	return bin, nil
+}
+
+// ensureMailpit returns the path of the SMTP server the alert tests send to.
+func ensureMailpit(ctx context.Context) (string, error) {
+	return buildOnce(ctx, "mailpit", enginetest.MailpitVersion, "module berth-mailpit-build\n\ngo 1.25.0\n\nrequire github.com/axllent/mailpit "+enginetest.MailpitVersion+"\n",
+		"github.com/axllent/mailpit")
+}

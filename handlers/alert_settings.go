@@ -1,0 +1,49 @@
+package handlers
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berthhq/berth/swarm/alerts"
+	"github.com/berthhq/berth/views"
+	"github.com/labstack/echo/v4"
+)
+
+func settingsForm(s alerts.Settings) views.AlertSettingsForm {
+	return views.AlertSettingsForm{DegradedMinutes: strconv.Itoa(int(s.DegradedFor.Minutes())), RestartFailures: strconv.Itoa(s.RestartFailures),
+		CertDays: strconv.Itoa(s.CertDays), DiskPercent: strconv.Itoa(int(s.DiskPercent)), RepeatHours: strconv.Itoa(int(s.RepeatEvery.Hours()))}
+}
+
+// SaveAlertSettings stores the thresholds, each checked, audited.
+func (h *Handlers) SaveAlertSettings(c echo.Context) error {
+	f := views.AlertSettingsForm{DegradedMinutes: c.FormValue("degraded_minutes"), RestartFailures: c.FormValue("restart_failures"),
+		CertDays: c.FormValue("cert_days"), DiskPercent: c.FormValue("disk_percent"), RepeatHours: c.FormValue("repeat_hours"), Errors: views.FieldErrors{}}
+	num := func(field, text string, low, high int) int {
+		n, err := strconv.Atoi(strings.TrimSpace(text))
+		if err != nil || n < low || n > high {
+			f.Errors.Add(field, fmt.Sprintf("Enter a whole number from %d to %d.", low, high))
+		}
+		return n
+	}
+	cur, err := alerts.LoadSettings(c.Request().Context(), h.store)
+	if err != nil {
+		return err
+	}
+	s := alerts.Settings{DegradedFor: time.Duration(num("degraded_minutes", f.DegradedMinutes, 1, 1440)) * time.Minute,
+		RestartFailures: num("restart_failures", f.RestartFailures, 1, 1000), CertDays: num("cert_days", f.CertDays, 1, 90),
+		DiskPercent: float64(num("disk_percent", f.DiskPercent, 50, 99)), RepeatEvery: time.Duration(num("repeat_hours", f.RepeatHours, 1, 168)) * time.Hour, Off: cur.Off}
+	if f.Errors.Any() {
+		return h.renderAlerts(c, http.StatusUnprocessableEntity, func(v *views.AlertsView) { v.Settings = f })
+	}
+	b, _ := json.Marshal(s)
+	if err := h.store.SetSetting(c.Request().Context(), alerts.SettingsKey, string(b)); err != nil {
+		return err
+	}
+	h.audit(c, "alert.settings", "alerts", "ok", fmt.Sprintf("degraded %s, restart loop %d, certificates %d days, disk %.0f %%, repeat %s",
+		s.DegradedFor, s.RestartFailures, s.CertDays, s.DiskPercent, s.RepeatEvery))
+	return h.redirectNotice(c, "/alerts", "Saved when to alert.")
+}

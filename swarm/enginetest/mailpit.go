@@ -1,0 +1,110 @@
+package enginetest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// MailpitVersion is the SMTP server the alert tests deliver to, built from the module proxy.
+const MailpitVersion = "v1.33.1"
+
+// EnvMailpit names the built mailpit binary (set by the test command).
+const EnvMailpit = "BERTH_TEST_MAILPIT"
+
+// Mailpit is a real SMTP server with an HTTP API to read what arrived.
+type Mailpit struct {
+	SMTPHost string
+	SMTPPort int
+	api      string
+	cmd      *exec.Cmd
+	args     []string
+}
+
+// MailMessage is one message as mailpit lists it.
+type MailMessage struct {
+	Subject string
+	To      []struct{ Address string }
+	Created time.Time
+}
+
+// StartMailpit starts a mail server on free local ports, stopped when the test ends.
+func StartMailpit(t testing.TB) *Mailpit {
+	t.Helper()
+	bin := os.Getenv(EnvMailpit)
+	if bin == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("no mail server (%s unset) under CI", EnvMailpit)
+		}
+		t.Skip("no mail server: run the tests with the test command (go run ./cmd/testenv)")
+	}
+	m := &Mailpit{SMTPHost: "127.0.0.1", SMTPPort: freePort(t)}
+	web := freePort(t)
+	m.api = fmt.Sprintf("http://127.0.0.1:%d", web)
+	m.args = []string{"--smtp", fmt.Sprintf("127.0.0.1:%d", m.SMTPPort), "--listen", fmt.Sprintf("127.0.0.1:%d", web),
+		"--database", filepath.Join(t.TempDir(), "mail.db"), "--smtp-auth-accept-any", "--smtp-auth-allow-insecure", "--quiet"}
+	m.args = append([]string{bin}, m.args...)
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Stop)
+	return m
+}
+
+// Start runs the server (again, after Stop, on the same ports) and waits until it answers.
+func (m *Mailpit) Start() error {
+	m.cmd = exec.Command(m.args[0], m.args[1:]...)
+	if err := m.cmd.Start(); err != nil {
+		return fmt.Errorf("start mailpit: %w", err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", net.JoinHostPort(m.SMTPHost, strconv.Itoa(m.SMTPPort)), time.Second); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("mailpit did not answer on port %d", m.SMTPPort)
+}
+
+// Stop ends the server.
+func (m *Mailpit) Stop() {
+	if m.cmd != nil && m.cmd.Process != nil {
+		m.cmd.Process.Kill()
+		m.cmd.Wait()
+		m.cmd = nil
+	}
+}
+
+// Messages lists what arrived, newest first.
+func (m *Mailpit) Messages(ctx context.Context) ([]MailMessage, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, m.api+"/api/v1/messages?limit=200", nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	var body struct{ Messages []MailMessage }
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+		return nil, err
+	}
+	return body.Messages, nil
+}
+
+func freePort(t testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

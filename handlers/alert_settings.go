@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -14,8 +15,24 @@ import (
 )
 
 func settingsForm(s alerts.Settings) views.AlertSettingsForm {
-	return views.AlertSettingsForm{DegradedMinutes: strconv.Itoa(int(s.DegradedFor.Minutes())), RestartFailures: strconv.Itoa(s.RestartFailures),
+	f := views.AlertSettingsForm{DegradedMinutes: strconv.Itoa(int(s.DegradedFor.Minutes())), RestartFailures: strconv.Itoa(s.RestartFailures),
 		CertDays: strconv.Itoa(s.CertDays), DiskPercent: strconv.Itoa(int(s.DiskPercent)), RepeatHours: strconv.Itoa(int(s.RepeatEvery.Hours()))}
+	f.Kinds = kindSwitches(func(k string) bool { return !s.Off[k] })
+	return f
+}
+
+// kindSwitches lists every kind of alert in a stable order with whether it is on.
+func kindSwitches(on func(kind string) bool) []views.KindSwitch {
+	kinds := make([]string, 0, len(alerts.Kinds))
+	for k := range alerts.Kinds {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	out := make([]views.KindSwitch, 0, len(kinds))
+	for _, k := range kinds {
+		out = append(out, views.KindSwitch{Kind: k, Words: alerts.Kinds[k], On: on(k)})
+	}
+	return out
 }
 
 // SaveAlertSettings stores the thresholds, each checked, audited.
@@ -29,13 +46,16 @@ func (h *Handlers) SaveAlertSettings(c echo.Context) error {
 		}
 		return n
 	}
-	cur, err := alerts.LoadSettings(c.Request().Context(), h.store)
-	if err != nil {
-		return err
+	off := map[string]bool{}
+	f.Kinds = kindSwitches(func(k string) bool { return c.FormValue("on_"+k) == "on" })
+	for _, k := range f.Kinds {
+		if !k.On {
+			off[k.Kind] = true
+		}
 	}
 	s := alerts.Settings{DegradedFor: time.Duration(num("degraded_minutes", f.DegradedMinutes, 1, 1440)) * time.Minute,
 		RestartFailures: num("restart_failures", f.RestartFailures, 1, 1000), CertDays: num("cert_days", f.CertDays, 1, 90),
-		DiskPercent: float64(num("disk_percent", f.DiskPercent, 50, 99)), RepeatEvery: time.Duration(num("repeat_hours", f.RepeatHours, 1, 168)) * time.Hour, Off: cur.Off}
+		DiskPercent: float64(num("disk_percent", f.DiskPercent, 50, 99)), RepeatEvery: time.Duration(num("repeat_hours", f.RepeatHours, 1, 168)) * time.Hour, Off: off}
 	if f.Errors.Any() {
 		return h.renderAlerts(c, http.StatusUnprocessableEntity, func(v *views.AlertsView) { v.Settings = f })
 	}
@@ -43,7 +63,12 @@ func (h *Handlers) SaveAlertSettings(c echo.Context) error {
 	if err := h.store.SetSetting(c.Request().Context(), alerts.SettingsKey, string(b)); err != nil {
 		return err
 	}
-	h.audit(c, "alert.settings", "alerts", "ok", fmt.Sprintf("degraded %s, restart loop %d, certificates %d days, disk %.0f %%, repeat %s",
-		s.DegradedFor, s.RestartFailures, s.CertDays, s.DiskPercent, s.RepeatEvery))
+	var offList []string
+	for k := range off {
+		offList = append(offList, k)
+	}
+	sort.Strings(offList)
+	h.audit(c, "alert.settings", "alerts", "ok", fmt.Sprintf("degraded %s, restart loop %d, certificates %d days, disk %.0f %%, repeat %s, off: %s",
+		s.DegradedFor, s.RestartFailures, s.CertDays, s.DiskPercent, s.RepeatEvery, strings.Join(append(offList, "none")[:max(1, len(offList))], ", ")))
 	return h.redirectNotice(c, "/alerts", "Saved when to alert.")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -177,8 +178,17 @@ func TestAlertDeliveriesSurviveAMailServerOutageAndARestart(t *testing.T) {
 	s.mustAPI(t, token, http.MethodPost, "/api/v1/alerts/channels", map[string]any{"kind": "email", "name": "On-call", "host": mail.SMTPHost,
 		"port": mail.SMTPPort, "security": "none", "from": "berth@example.com", "to": []string{"ops@example.com"}}, http.StatusCreated)
 	admin.get("/alerts")
-	if p := admin.post("/alerts/settings", url.Values{"degraded_minutes": {"60"}, "restart_failures": {"2"}, "cert_days": {"14"}, "disk_percent": {"99"}, "repeat_hours": {"4"}}); p.Status != http.StatusSeeOther {
+	form := url.Values{"degraded_minutes": {"60"}, "restart_failures": {"2"}, "cert_days": {"14"}, "disk_percent": {"99"}, "repeat_hours": {"4"}}
+	for kind := range alerts.Kinds {
+		if kind != alerts.KindServiceDegraded { // the crashing service is short of tasks too: only its loop is asked for
+			form.Set("on_"+kind, "on")
+		}
+	}
+	if p := admin.post("/alerts/settings", form); p.Status != http.StatusSeeOther {
 		t.Fatalf("settings: %d %s", p.Status, p.Body)
+	}
+	if saved := must(alerts.LoadSettings(ctx, s.Store)).value(t); !saved.Off[alerts.KindServiceDegraded] || saved.Off[alerts.KindRestartLoop] || saved.RestartFailures != 2 {
+		t.Fatalf("saved settings: %+v", saved)
 	}
 	name := uniq("crash")
 	s.mustAPI(t, s.token, http.MethodPost, "/api/v1/services", map[string]any{"name": name, "image": enginetest.BusyboxImage, "endpoint_mode": "dnsrr",
@@ -260,4 +270,61 @@ func TestABackupIntoAFullDirectoryRaisesBackupFailedWithItsReason(t *testing.T) 
 	if list := must(e.Store.Alerts(ctx, store.AlertFilter{State: "open", Kind: alerts.KindBackupDisk})).value(t); len(list) != 1 {
 		t.Errorf("no disk alert for a full backup directory: %+v", list)
 	}
+}
+
+// Bad channel settings are refused by field, and Send a test shows the server's own
+// refusal next to the channel; the password is sealed in the database file.
+func TestChannelSettingsAreCheckedAndATestShowsTheServersRefusal(t *testing.T) {
+	ts := newServer(t, unreachableEngine)
+	ts.addUser("chanadmin", store.RoleAdmin)
+	token := must(createToken(ts, "chanadmin")).value(t)
+	if r := ts.api(t, token, http.MethodPost, "/api/v1/alerts/channels", map[string]any{"kind": "email", "name": "x", "host": "smtp example", "port": 0,
+		"security": "ssl", "from": "nobody", "to": []string{"also nobody"}}); r.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.Body, `"host"`) || !strings.Contains(r.Body, `"port"`) || !strings.Contains(r.Body, `"security"`) || !strings.Contains(r.Body, `"from"`) || !strings.Contains(r.Body, `"to"`) {
+		t.Errorf("bad email settings: %d %s", r.Status, r.Body)
+	}
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no such hook", http.StatusNotFound) }))
+	defer refusing.Close()
+	closed := freeLocalPort(t)
+	strict := enginetest.StartMailpitWithLogin(t, "berth", "right-password")
+	for _, tc := range []struct {
+		channel map[string]any
+		says    string
+	}{
+		{map[string]any{"kind": "email", "name": "closed", "host": "127.0.0.1", "port": closed, "security": "none", "username": "u", "password": "pw-in-clear-1",
+			"from": "berth@example.com", "to": []string{"ops@example.com"}}, "connection refused"},
+		{map[string]any{"kind": "email", "name": "wrong login", "host": strict.SMTPHost, "port": strict.SMTPPort, "security": "none", "username": "berth", "password": "wrong-password",
+			"from": "berth@example.com", "to": []string{"ops@example.com"}}, "535"},
+		{map[string]any{"kind": "email", "name": "unknown", "host": "no-such-host.invalid", "port": 587, "security": "starttls", "from": "berth@example.com", "to": []string{"ops@example.com"}}, "no-such-host.invalid"},
+		{map[string]any{"kind": "webhook", "name": "refusing", "url": refusing.URL, "format": "json"}, "404 Not Found no such hook"},
+	} {
+		var ch struct{ ID int64 }
+		ts.mustAPI(t, token, http.MethodPost, "/api/v1/alerts/channels", tc.channel, http.StatusCreated).decode(t, &ch)
+		r := ts.api(t, token, http.MethodPost, "/api/v1/alerts/channels/"+itoa(ch.ID)+"/test", nil)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, tc.says) {
+			t.Errorf("%s: test answered %d %s, want the server's %q", tc.channel["name"], r.Status, r.Body, tc.says)
+		}
+	}
+	admin := ts.signedIn("chanpage", store.RoleAdmin)
+	admin.get("/alerts")
+	if p := admin.post("/alerts/channels/1/test", nil); p.Status != http.StatusUnprocessableEntity || !strings.Contains(between(p.Body, `id="channel-1"`, "</tr>"), "Not sent:") {
+		t.Errorf("the page does not show the refusal next to the channel: %d", p.Status)
+	}
+	db, err := os.ReadFile(filepath.Join(ts.Data, "berth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wal, _ := os.ReadFile(filepath.Join(ts.Data, "berth.db-wal"))
+	if strings.Contains(string(db)+string(wal), "pw-in-clear-1") {
+		t.Error("a channel's password is in the database file in clear")
+	}
+}
+
+func freeLocalPort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

@@ -233,6 +233,13 @@ func (h *Handlers) domainStates(ctx context.Context) ([]swarm.DomainState, strin
 	return states, checks.PublicAddress, nil
 }
 
+// DomainStates checks every mapped domain's DNS and presented certificate, as the
+// Domains page does, for the alert checks.
+func (h *Handlers) DomainStates(ctx context.Context) ([]swarm.DomainState, error) {
+	states, _, err := h.domainStates(ctx)
+	return states, err
+}
+
 // domainCache remembers which mappings needed attention at the last check, so the
 // services list can mark them without probing DNS and TLS on every update.
 type domainCache struct {

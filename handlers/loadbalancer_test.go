@@ -20,6 +20,7 @@ import (
 
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/swarm/alerts"
 	"github.com/berthhq/berth/swarm/enginetest"
 	"github.com/chromedp/chromedp"
 	dswarm "github.com/docker/docker/api/types/swarm"
@@ -35,7 +36,7 @@ func newTestCA(t *testing.T, names ...string) testCA {
 	t.Helper()
 	caKey, _ := rsa.GenerateKey(rand.Reader, 2048)
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Berth Test CA"}, IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+		KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(30 * 24 * time.Hour)}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +45,7 @@ func newTestCA(t *testing.T, names ...string) testCA {
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
 	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
 		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(10 * 24 * time.Hour)} // ten days left: the expiry alert's case
 	der, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
 		t.Fatal(err)
@@ -173,6 +174,12 @@ func TestLoadBalancerRoutesDomainsOverHTTPSOnly(t *testing.T) {
 		t.Fatalf("deploy the load balancer: %d %s", r.Status, r.Body)
 	}
 	t.Cleanup(func() { s.api(t, adminToken, http.MethodDelete, "/api/v1/loadbalancer", nil) })
+	if err := s.Alerts.CheckOnce(ctx); err != nil { // the uploaded certificate has ten days left
+		t.Fatal(err)
+	}
+	if open := must(s.Store.Alerts(ctx, store.AlertFilter{State: "open", Kind: alerts.KindCertificate})).value(t); len(open) != 1 || !strings.Contains(open[0].Title, "expires in 10 days") {
+		t.Errorf("the certificate alert for an upload with ten days left: %+v", open)
+	}
 	t.Cleanup(func() { // registered last, runs first: what Traefik said, when the test failed
 		if !t.Failed() {
 			return

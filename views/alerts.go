@@ -38,8 +38,15 @@ type ChannelForm struct {
 	Errors                                                            FieldErrors
 }
 
-// AlertSettingsForm is the thresholds an admin sets.
+// AlertSettingsForm is the thresholds an admin sets, and which kinds of alert are on.
 type AlertSettingsForm struct {
 	DegradedMinutes, RestartFailures, CertDays, DiskPercent, RepeatHours string
+	Kinds                                                                []KindSwitch
 	Errors                                                               FieldErrors
+}
+
+// KindSwitch is one kind of alert and whether it is on.
+type KindSwitch struct {
+	Kind, Words string
+	On          bool
 }

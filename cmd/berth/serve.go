@@ -68,6 +68,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	h := handlers.New(st, engine, backups, monitor, sessions, log, handlers.Config{
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
 	})
+	monitor.Domains = h.DomainStates // checked at most once a minute (alerts.DomainsEvery)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	h.Register(e)

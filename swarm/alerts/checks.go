@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -56,6 +57,8 @@ const (
 	KindCertificate     = "certificate"
 	KindSwarmLocked     = "swarm_locked"
 	KindBackupDisk      = "backup_disk_full"
+	KindDomainDNS       = "domain_dns"
+	KindAgent           = "agent"
 )
 
 // Kinds names every kind in words, for the settings and the history.
@@ -65,6 +68,8 @@ var Kinds = map[string]string{
 	KindRestartLoop: "a task restarts in a loop", KindBackupFailed: "a backup failed",
 	KindBackupMissing: "no complete backup for twice the interval", KindCertificate: "a certificate expires soon or is invalid",
 	KindSwarmLocked: "the swarm is locked", KindBackupDisk: "the backup directory's disk is nearly full",
+	KindDomainDNS: "a mapped domain no longer points at the swarm",
+	KindAgent:     "a node's agent is missing or on another version",
 }
 
 // Facts are what the checks look at, read from the live model and Berth's own records.
@@ -78,6 +83,9 @@ type Facts struct {
 	BackupInterval time.Duration
 	DiskUsed       float64 // the backup directory's disk, in percent (0 unknown)
 	Certificates   []CertFact
+	Domains        []swarm.DomainState // the mapped domains' DNS and presented certificates, as last checked
+	AgentsDeployed bool
+	Agents         map[string]swarm.AgentState // by node id
 }
 
 // BackupFact is one backup run's outcome.
@@ -118,14 +126,45 @@ func Check(f Facts, s Settings) []Condition {
 	for _, svc := range f.Services {
 		checkService(f, s, svc, add)
 	}
+	if f.AgentsDeployed {
+		for _, n := range f.Nodes {
+			a, ok := f.Agents[n.ID]
+			switch {
+			case !n.Ready():
+			case !ok || a.State == "missing" || a.State == "failed":
+				add(Condition{Kind: KindAgent, Object: "node:" + n.Hostname, Title: "Berth's agent is not running on " + n.Hostname,
+					Detail: strings.TrimSpace("Uploads, restores and terminals on that node wait for it. " + a.Error)})
+			case a.State == "running" && !a.Current:
+				add(Condition{Kind: KindAgent, Object: "node:" + n.Hostname, Title: "Berth's agent on " + n.Hostname + " runs another version",
+					Detail: "It runs " + a.Image + ": Berth upgrades its agents at start; check the Nodes page."})
+			}
+		}
+	}
 	checkBackups(f, s, add)
 	for _, c := range f.Certificates {
 		switch left := c.NotAfter.Sub(f.Now); {
 		case c.Problem != "":
 			add(Condition{Kind: KindCertificate, Object: "domain:" + c.Name, Title: "The certificate for " + c.Name + " is invalid", Detail: c.Problem})
 		case left < time.Duration(s.CertDays)*24*time.Hour:
-			add(Condition{Kind: KindCertificate, Object: "domain:" + c.Name, Title: fmt.Sprintf("The certificate for %s expires in %d days", c.Name, int(left.Hours()/24)),
+			add(Condition{Kind: KindCertificate, Object: "domain:" + c.Name, Title: fmt.Sprintf("The certificate for %s expires in %d days", c.Name, daysLeft(left)),
 				Detail: "It expires " + c.NotAfter.UTC().Format("2006-01-02 15:04 UTC") + "."})
+		}
+	}
+	for _, d := range f.Domains {
+		host := d.Host + d.Path
+		if !d.PointsHere {
+			why := d.DNSError
+			if why == "" {
+				why = "It resolves to " + strings.Join(d.Addresses, ", ") + ", not to this swarm's public address."
+			}
+			add(Condition{Kind: KindDomainDNS, Object: "domain:" + host, Title: "The domain " + host + " of " + d.Service + " no longer points at the swarm", Detail: why})
+		}
+		switch left := d.CertNotAfter.Sub(f.Now); {
+		case d.CertProblem != "":
+			add(Condition{Kind: KindCertificate, Object: "domain:" + host, Title: "The certificate for " + host + " is not valid", Detail: d.CertProblem})
+		case !d.CertNotAfter.IsZero() && left < time.Duration(s.CertDays)*24*time.Hour:
+			add(Condition{Kind: KindCertificate, Object: "domain:" + host, Title: fmt.Sprintf("The certificate for %s expires in %d days", host, daysLeft(left)),
+				Detail: "The load balancer presents one that expires " + d.CertNotAfter.UTC().Format("2006-01-02 15:04 UTC") + "."})
 		}
 	}
 	if f.DiskUsed >= s.DiskPercent {
@@ -184,3 +223,6 @@ func checkBackups(f Facts, s Settings, add func(Condition)) {
 			Detail: fmt.Sprintf("Backups run every %s; the newest complete one is %s old.", f.BackupInterval, f.Now.Sub(f.LastComplete).Round(time.Minute))})
 	}
 }
+
+// daysLeft counts a part of a day as a day: ten days less a minute is 10 days left.
+func daysLeft(d time.Duration) int { return int(math.Ceil(d.Hours() / 24)) }

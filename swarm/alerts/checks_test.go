@@ -40,6 +40,18 @@ func TestChecksNameEachProblemAndItsObject(t *testing.T) {
 		{"a certificate with 30 days left", Facts{Certificates: []CertFact{{Name: "shop.example", NotAfter: now.Add(30 * 24 * time.Hour)}}}, "", ""},
 		{"the swarm locked", Facts{SwarmState: "locked"}, "swarm_locked swarm", "locked"},
 		{"the backup disk nearly full", Facts{DiskUsed: 93}, "backup_disk_full backups", "93 % full"},
+		{"an agent missing on a ready node", Facts{AgentsDeployed: true, Nodes: []swarm.NodeInfo{{ID: "n1", Hostname: "w1", Status: "ready"}},
+			Agents: map[string]swarm.AgentState{"n1": {State: "failed", Error: "image not found"}}}, "agent node:w1", "image not found"},
+		{"an agent of another version", Facts{AgentsDeployed: true, Nodes: []swarm.NodeInfo{{ID: "n1", Hostname: "w1", Status: "ready"}},
+			Agents: map[string]swarm.AgentState{"n1": {State: "running", Image: "berth:0.9"}}}, "agent node:w1", "berth:0.9"},
+		{"agents fine", Facts{AgentsDeployed: true, Nodes: []swarm.NodeInfo{{ID: "n1", Hostname: "w1", Status: "ready"}},
+			Agents: map[string]swarm.AgentState{"n1": {State: "running", Current: true}}}, "", ""},
+		{"a domain pointing elsewhere", Facts{Domains: []swarm.DomainState{{Domain: swarm.Domain{Host: "shop.example", Port: 80}, Service: "web", Addresses: []string{"203.0.113.9"}}}},
+			"domain_dns domain:shop.example", "203.0.113.9"},
+		{"a presented certificate not valid", Facts{Domains: []swarm.DomainState{{Domain: swarm.Domain{Host: "shop.example"}, Service: "web", PointsHere: true, CertProblem: "issued for another name"}}},
+			"certificate domain:shop.example", "another name"},
+		{"a presented certificate with 5 days left", Facts{Domains: []swarm.DomainState{{Domain: swarm.Domain{Host: "shop.example"}, Service: "web", PointsHere: true, CertTrusted: true, CertNotAfter: now.Add(5 * 24 * time.Hour)}}},
+			"certificate domain:shop.example", "expires in 5 days"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.facts.Now = now

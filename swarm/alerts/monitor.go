@@ -21,6 +21,7 @@ type Swarm interface {
 	NodeInfos(ctx context.Context) ([]swarm.NodeInfo, error)
 	Services(ctx context.Context) ([]swarm.Service, error)
 	LoadBalancer(ctx context.Context) (swarm.LoadBalancer, swarm.Service, bool, error)
+	Agents(ctx context.Context) (bool, map[string]swarm.AgentState, error)
 }
 
 // Monitor checks for problems, keeps the alerts in the store and delivers their messages.
@@ -32,11 +33,19 @@ type Monitor struct {
 	Interval  func(context.Context) time.Duration
 	Log       *slog.Logger
 	Client    *http.Client
+	// Domains checks the mapped domains' DNS and certificates (nil: not checked); its
+	// answer is kept for DomainsEvery.
+	Domains func(context.Context) ([]swarm.DomainState, error)
 	// Backoff is the wait before each retry of a failed delivery; after the last, it is failed.
 	Backoff []time.Duration
 	Now     func() time.Time
 	tracker *Tracker
+	domains []swarm.DomainState
+	checked time.Time
 }
+
+// DomainsEvery is how long a check of the domains' DNS and certificates stands.
+const DomainsEvery = time.Minute
 
 // DefaultBackoff retries a failed delivery after 30 s, 2, 10 and 30 minutes, then 2 hours.
 var DefaultBackoff = []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute, 2 * time.Hour}
@@ -141,6 +150,9 @@ func (m *Monitor) facts(ctx context.Context) (Facts, error) {
 		if f.Services, err = m.Swarm.Services(ctx); err != nil {
 			return f, err
 		}
+		if f.AgentsDeployed, f.Agents, err = m.Swarm.Agents(ctx); err != nil {
+			return f, err
+		}
 		if lb, _, ok, err := m.Swarm.LoadBalancer(ctx); err == nil && ok && lb.CertMode == "uploaded" && !lb.CertNotAfter.IsZero() {
 			f.Certificates = append(f.Certificates, CertFact{Name: strings.Join(lb.CertNames, ", "), NotAfter: lb.CertNotAfter})
 		}
@@ -161,6 +173,14 @@ func (m *Monitor) facts(ctx context.Context) (Facts, error) {
 		f.BackupInterval = m.Interval(ctx)
 	}
 	f.DiskUsed = diskUsed(m.BackupDir)
+	if m.Domains != nil && f.SwarmState == "active" {
+		if f.Now.Sub(m.checked) >= DomainsEvery {
+			if states, err := m.Domains(ctx); err == nil {
+				m.domains, m.checked = states, f.Now
+			}
+		}
+		f.Domains = m.domains
+	}
 	return f, nil
 }
 

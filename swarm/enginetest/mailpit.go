@@ -36,8 +36,19 @@ type MailMessage struct {
 	Created time.Time
 }
 
-// StartMailpit starts a mail server on free local ports, stopped when the test ends.
-func StartMailpit(t testing.TB) *Mailpit {
+// StartMailpit starts a mail server on free local ports that takes any login, stopped when the test ends.
+func StartMailpit(t testing.TB) *Mailpit { return startMailpit(t, "") }
+
+// StartMailpitWithLogin starts a mail server that accepts only this user and password.
+func StartMailpitWithLogin(t testing.TB, user, password string) *Mailpit {
+	file := filepath.Join(t.TempDir(), "smtp-users")
+	if err := os.WriteFile(file, []byte(user+":"+password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startMailpit(t, file)
+}
+
+func startMailpit(t testing.TB, users string) *Mailpit {
 	t.Helper()
 	bin := os.Getenv(EnvMailpit)
 	if bin == "" {
@@ -50,7 +61,12 @@ func StartMailpit(t testing.TB) *Mailpit {
 	web := freePort(t)
 	m.api = fmt.Sprintf("http://127.0.0.1:%d", web)
 	m.args = []string{"--smtp", fmt.Sprintf("127.0.0.1:%d", m.SMTPPort), "--listen", fmt.Sprintf("127.0.0.1:%d", web),
-		"--database", filepath.Join(t.TempDir(), "mail.db"), "--smtp-auth-accept-any", "--smtp-auth-allow-insecure", "--quiet"}
+		"--database", filepath.Join(t.TempDir(), "mail.db"), "--smtp-auth-allow-insecure", "--quiet"}
+	if users != "" {
+		m.args = append(m.args, "--smtp-auth-file", users)
+	} else {
+		m.args = append(m.args, "--smtp-auth-accept-any")
+	}
 	m.args = append([]string{bin}, m.args...)
 	if err := m.Start(); err != nil {
 		t.Fatal(err)

@@ -16,9 +16,12 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Alerts is what the handlers need of the alert monitor: sending one message now.
+// Alerts is what the handlers need of the alert monitor: sending one message now, and
+// a version that changes with every alert or delivery (and is moved on by an acknowledgement).
 type Alerts interface {
 	Send(ctx context.Context, ch store.AlertChannel, msg alerts.Message) (string, error)
+	Version() uint64
+	Touch()
 }
 
 // channelRequest is a channel as the form and the API give it.
@@ -109,6 +112,10 @@ func (h *Handlers) testChannel(c echo.Context, id int64) (string, error) {
 func (h *Handlers) ackAlert(c echo.Context, id int64) (store.Alert, error) {
 	a, err := h.store.AckAlert(c.Request().Context(), id, currentUser(c).Username)
 	h.audit(c, "alert.ack", fmt.Sprintf("alert:%d", id), outcomeOf(err), a.Title)
+	if err == nil {
+		h.alerts.Touch()
+		h.alertCount.stale() // the badge reads the count again
+	}
 	return a, err
 }
 
@@ -138,4 +145,11 @@ func (h *Handlers) openAlerts(ctx context.Context) int {
 		}
 	}
 	return a.n
+}
+
+// stale makes the next page read the count again.
+func (a *openAlertCount) stale() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.at = time.Time{}
 }

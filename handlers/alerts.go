@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -124,6 +125,49 @@ func channelWhere(ch store.AlertChannel) string {
 		signed = ", signed"
 	}
 	return fmt.Sprintf("%s (%s%s)", s.URL, s.Format, signed)
+}
+
+// alertsPoll is how often an open Alerts page's stream looks at the monitor's version (in memory).
+const alertsPoll = 2 * time.Second
+
+// AlertsEvents pushes the alerts table again whenever an alert or a delivery changes.
+func (h *Handlers) AlertsEvents(c echo.Context) error {
+	f := alertFilter(c)
+	p := h.page(c, "Alerts", "alerts")
+	res := startSSE(c)
+	ctx := c.Request().Context()
+	tick, heartbeat := time.NewTicker(alertsPoll), time.NewTicker(sseHeartbeat)
+	defer tick.Stop()
+	defer heartbeat.Stop()
+	last := h.alerts.Version()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-heartbeat.C:
+			if _, err := fmt.Fprint(res, ": keep-alive\n\n"); err != nil {
+				return nil
+			}
+			res.Flush()
+		case <-tick.C:
+			if v := h.alerts.Version(); v != last {
+				last = v
+				_, rows, err := h.alertRows(c, f)
+				if err != nil {
+					continue
+				}
+				var buf bytes.Buffer
+				view := views.AlertsView{Rows: rows, CanAck: canOperate(c)}
+				if views.AlertsTable(p, view).Render(ctx, &buf) != nil {
+					continue
+				}
+				if _, err := fmt.Fprintf(res, "event: alerts\n%s\n", sseData(buf.String())); err != nil {
+					return nil
+				}
+				res.Flush()
+			}
+		}
+	}
 }
 
 // AlertsCSV exports the filtered alerts.

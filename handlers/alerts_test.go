@@ -218,6 +218,19 @@ func TestAlertDeliveriesSurviveAMailServerOutageAndARestart(t *testing.T) {
 			return false
 		})
 	})
+	step(t, "an operator acknowledges it, and an open Alerts page is pushed the change", func(t *testing.T) {
+		viewer := s.signedIn("loopviewer", store.RoleViewer)
+		got := make(chan page, 1)
+		go func() { got <- viewer.streamFor("/alerts/events", 6*time.Second) }()
+		time.Sleep(time.Second)
+		s.mustAPI(t, s.token, http.MethodPost, "/api/v1/alerts/"+itoa(alertID)+"/ack", nil, http.StatusOK)
+		if p := <-got; !strings.Contains(p.Body, "event: alerts") || !strings.Contains(p.Body, "acknowledged") {
+			t.Errorf("the open page's stream after the acknowledgement: %q", truncate(p.Body, 300))
+		}
+		if r := s.api(t, s.token, http.MethodPost, "/api/v1/alerts/"+itoa(alertID)+"/ack", nil); r.Status != http.StatusConflict {
+			t.Errorf("acknowledging twice: %d %s", r.Status, r.Body)
+		}
+	})
 	stop()
 	dir := s.Data
 	s.testServer.Close()

@@ -116,6 +116,7 @@ func (h *Handlers) Routes() []Route {
 		stream(ui(http.MethodGet, "/services/events", viewer, h.ServicesEvents)),
 		ui(http.MethodGet, "/alerts", viewer, h.AlertsPage),
 		ui(http.MethodGet, "/alerts.csv", viewer, h.AlertsCSV),
+		stream(ui(http.MethodGet, "/alerts/events", viewer, h.AlertsEvents)),
 		ui(http.MethodPost, "/alerts/:id/ack", operator, h.AckAlert),
 		ui(http.MethodPost, "/alerts/channels", admin, h.CreateChannel),
 		ui(http.MethodPost, "/alerts/channels/:id/test", admin, h.TestChannel),

@@ -180,6 +180,7 @@ var roleModel = map[string]store.Role{
 	"GET /services/:name/compose":              store.RoleViewer,
 	"GET /alerts":                              store.RoleViewer,
 	"GET /alerts.csv":                          store.RoleViewer,
+	"GET /alerts/events":                       store.RoleViewer,
 	"POST /alerts/:id/ack":                     store.RoleOperator,
 	"POST /alerts/channels":                    store.RoleAdmin,
 	"POST /alerts/channels/:id/test":           store.RoleAdmin,

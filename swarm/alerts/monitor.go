@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -42,7 +43,14 @@ type Monitor struct {
 	tracker *Tracker
 	domains []swarm.DomainState
 	checked time.Time
+	version atomic.Uint64
 }
+
+// Version changes whenever an alert or a delivery changes, so open pages know to redraw.
+func (m *Monitor) Version() uint64 { return m.version.Load() }
+
+// Touch marks a change made outside the monitor (an acknowledgement).
+func (m *Monitor) Touch() { m.version.Add(1) }
 
 // DomainsEvery is how long a check of the domains' DNS and certificates stands.
 const DomainsEvery = time.Minute
@@ -135,6 +143,7 @@ func (m *Monitor) CheckOnce(ctx context.Context) error {
 			return err
 		}
 		m.Log.Info("alert "+a.Do, "kind", a.Condition.Kind, "object", a.Condition.Object)
+		m.Touch()
 	}
 	return nil
 }
@@ -206,6 +215,7 @@ func (m *Monitor) DeliverDue(ctx context.Context) {
 }
 
 func (m *Monitor) deliver(ctx context.Context, d store.AlertDelivery) {
+	defer m.Touch()
 	a, err := m.Store.Alert(ctx, d.AlertID)
 	if err != nil {
 		return

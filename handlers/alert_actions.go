@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -140,7 +139,7 @@ func (h *Handlers) openAlerts(ctx context.Context) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if time.Since(a.at) > 2*time.Second {
-		if n, err := h.store.CountOpenAlerts(ctx); err == nil || !errors.Is(err, context.Canceled) {
+		if n, err := h.store.CountOpenAlerts(ctx); err == nil {
 			a.n, a.at = n, time.Now()
 		}
 	}

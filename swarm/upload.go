@@ -72,21 +72,19 @@ func (e *Engine) UploadToVolume(ctx context.Context, u Upload, body io.Reader) (
 		}
 	}
 	stage := volumewrite.NewStageName()
-	created, err := e.cli.ContainerCreate(ctx, &container.Config{
+	id, err := e.createHelper(ctx, &container.Config{
 		Image: img, Entrypoint: e.helperEntrypoint(), Cmd: []string{"volume-write", "--root", helperMount, "--finish", stage, "--wait"},
 		User: "0", NetworkDisabled: true, Labels: map[string]string{ManagedLabel: "true", "berth.helper": "upload"},
 		OpenStdin: true, StdinOnce: true, AttachStdin: true, AttachStdout: true, AttachStderr: true,
-	}, &container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: u.Mapping, Target: helperMount}}}, nil, nil, "")
+	}, &container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: u.Mapping, Target: helperMount}}})
 	if err != nil {
-		return nil, e.wrap(err)
+		return nil, err
 	}
 	// The helper has answered (or never ran) when this returns: removing it need not hold up the answer.
-	defer func() {
-		go e.cli.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true})
-	}()
+	defer func() { go e.removeHelper(id) }()
 	// The helper starts while the upload streams, so it is ready when the stream ends.
 	helper := make(chan helperRun, 1)
-	go func() { helper <- e.startHelper(context.WithoutCancel(ctx), created.ID) }()
+	go func() { helper <- e.startHelper(context.WithoutCancel(ctx), id) }()
 
 	pipe := newBufferedPipe(8, archiveBuffer)
 	staged := make(chan error, 1)
@@ -99,7 +97,7 @@ func (e *Engine) UploadToVolume(ctx context.Context, u Upload, body io.Reader) (
 		pipe.CloseWithError(err)
 		staged <- err
 	}()
-	copyErr := e.putArchive(ctx, created.ID, helperMount, pipe)
+	copyErr := e.putArchive(ctx, id, helperMount, pipe)
 	pipe.CloseRead(io.ErrClosedPipe) // unblock the stager if the engine stopped reading
 	stageErr := <-staged
 

@@ -45,7 +45,7 @@ func (e *Engine) uploadThroughPipe(ctx context.Context, u Upload, img string, bo
 		return nil, errNoPipe
 	}
 	// Berth's binary is mounted from the shared folder rather than copied into the helper.
-	created, err := e.cli.ContainerCreate(ctx, &container.Config{
+	id, err := e.createHelper(ctx, &container.Config{
 		Image: img, Entrypoint: []string{"/berth-helper"}, User: "0", NetworkDisabled: true,
 		Cmd:    []string{"volume-write", "--root", helperMount, "--finish", stage, "--fifo", "/berth-pipe/pipe", "--answer", "/berth-pipe/answer.json"},
 		Labels: map[string]string{ManagedLabel: "true", "berth.helper": "upload"},
@@ -53,18 +53,16 @@ func (e *Engine) uploadThroughPipe(ctx context.Context, u Upload, img string, bo
 		{Type: mount.TypeVolume, Source: u.Mapping, Target: helperMount},
 		{Type: mount.TypeBind, Source: dir, Target: "/berth-pipe"},
 		{Type: mount.TypeBind, Source: bin, Target: "/berth-helper", ReadOnly: true},
-	}}, nil, nil, "")
+	}})
 	if err != nil {
-		return nil, e.wrap(err)
+		return nil, err
 	}
-	defer func() {
-		go e.cli.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true})
-	}()
+	defer func() { go e.removeHelper(id) }()
 	bg := context.WithoutCancel(ctx)
-	if err := e.cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+	if err := e.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		return nil, errNoPipe // a bind source the node does not have fails here
 	}
-	exited, _ := e.cli.ContainerWait(bg, created.ID, container.WaitConditionNotRunning)
+	exited, _ := e.cli.ContainerWait(bg, id, container.WaitConditionNotRunning)
 	w, err := openWhenRead(ctx, fifo, exited)
 	if err != nil {
 		return nil, err
@@ -80,7 +78,7 @@ func (e *Engine) uploadThroughPipe(ctx context.Context, u Upload, img string, bo
 		Written []volumewrite.Written `json:"written"`
 		Error   string                `json:"error"`
 	}
-	if err := e.awaitAnswer(bg, created.ID, filepath.Join(dir, "answer.json"), exited, &answer); err != nil {
+	if err := e.awaitAnswer(bg, id, filepath.Join(dir, "answer.json"), exited, &answer); err != nil {
 		return nil, err
 	}
 	switch {

@@ -25,16 +25,14 @@ func (e *Engine) volumeHelper(ctx context.Context, volume, purpose string) (stri
 	if err != nil {
 		return "", nil, err
 	}
-	created, err := e.cli.ContainerCreate(ctx, &container.Config{
+	id, err := e.createHelper(ctx, &container.Config{
 		Image: img, Entrypoint: e.helperEntrypoint(), NetworkDisabled: true,
 		Labels: map[string]string{ManagedLabel: "true", "berth.helper": purpose},
-	}, &container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: volume, Target: helperMount, ReadOnly: purpose == "backup"}}}, nil, nil, "")
+	}, &container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: volume, Target: helperMount, ReadOnly: purpose == "backup"}}})
 	if err != nil {
-		return "", nil, e.wrap(err)
+		return "", nil, err
 	}
-	return created.ID, func() {
-		e.cli.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true})
-	}, nil
+	return id, func() { e.removeHelper(id) }, nil
 }
 
 // ExportVolume writes a tar archive of the volume's data on the engine's node
@@ -128,7 +126,7 @@ func (e *Engine) ArchiveVolumeInto(ctx context.Context, volume, hostDir, name, p
 	if err != nil {
 		return ArchiveAnswer{}, err
 	}
-	created, err := e.cli.ContainerCreate(ctx, &container.Config{
+	id, err := e.createHelper(ctx, &container.Config{
 		Image: img, Entrypoint: e.helperEntrypoint(), User: "0", NetworkDisabled: true,
 		Cmd: []string{"volume-archive", "--root", helperMount, "--out", "/berth-backup/" + name, "--probe", "/berth-backup/" + probe,
 			"--uid", strconv.Itoa(os.Getuid()), "--gid", strconv.Itoa(os.Getgid())},
@@ -136,16 +134,16 @@ func (e *Engine) ArchiveVolumeInto(ctx context.Context, volume, hostDir, name, p
 	}, &container.HostConfig{Mounts: []mount.Mount{
 		{Type: mount.TypeVolume, Source: volume, Target: helperMount, ReadOnly: true},
 		{Type: mount.TypeBind, Source: hostDir, Target: "/berth-backup"},
-	}}, nil, nil, "")
+	}})
 	if err != nil {
-		return ArchiveAnswer{}, e.wrap(err)
+		return ArchiveAnswer{}, err
 	}
-	defer e.cli.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true})
-	if err := e.copyHelper(ctx, created.ID); err != nil {
+	defer e.removeHelper(id)
+	if err := e.copyHelper(ctx, id); err != nil {
 		return ArchiveAnswer{}, err
 	}
 	var answer ArchiveAnswer
-	if err := e.runHelperJSON(ctx, created.ID, &answer); err != nil {
+	if err := e.runHelperJSON(ctx, id, &answer); err != nil {
 		return answer, err
 	}
 	if answer.Error != "" {
@@ -196,26 +194,26 @@ func (e *Engine) RestoreArchiveInto(ctx context.Context, volume, hostDir, name, 
 	if err != nil {
 		return 0, err
 	}
-	created, err := e.cli.ContainerCreate(ctx, &container.Config{
+	id, err := e.createHelper(ctx, &container.Config{
 		Image: img, Entrypoint: e.helperEntrypoint(), User: "0", NetworkDisabled: true,
 		Cmd:    []string{"volume-restore", "--root", helperMount, "--archive", "/berth-backup/" + name, "--sha256", sha256},
 		Labels: map[string]string{ManagedLabel: "true", "berth.helper": "restore"},
 	}, &container.HostConfig{Mounts: []mount.Mount{
 		{Type: mount.TypeVolume, Source: volume, Target: helperMount},
 		{Type: mount.TypeBind, Source: hostDir, Target: "/berth-backup", ReadOnly: true},
-	}}, nil, nil, "")
+	}})
 	if err != nil {
-		return 0, e.wrap(err)
+		return 0, err
 	}
-	defer e.cli.ContainerRemove(context.Background(), created.ID, container.RemoveOptions{Force: true})
-	if err := e.copyHelper(ctx, created.ID); err != nil {
+	defer e.removeHelper(id)
+	if err := e.copyHelper(ctx, id); err != nil {
 		return 0, err
 	}
 	var answer struct {
 		Bytes int64  `json:"bytes"`
 		Error string `json:"error"`
 	}
-	if err := e.runHelperJSON(ctx, created.ID, &answer); err != nil {
+	if err := e.runHelperJSON(ctx, id, &answer); err != nil {
 		return 0, err
 	}
 	if answer.Error != "" {

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -33,6 +34,7 @@ type apiSnapshot struct {
 	Secrets    []string            `json:"secrets,omitempty"`
 	Registries []string            `json:"registries,omitempty"`
 	Warnings   []string            `json:"warnings,omitempty"`
+	Offsite    *apiCopy            `json:"offsite,omitempty"` // the bucket copy's state, when a bucket is set
 }
 
 func snapshotJSON(s backup.Snapshot) apiSnapshot {
@@ -50,9 +52,15 @@ func (h *Handlers) allBackups(c echo.Context) ([]apiSnapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	copyOf, err := h.copyStates(c)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]apiSnapshot, 0, len(snaps))
 	for _, s := range snaps {
-		out = append(out, snapshotJSON(s))
+		a := snapshotJSON(s)
+		a.Offsite = copyOf(s.ID)
+		out = append(out, a)
 	}
 	runs, err := h.store.BackupRuns(ctx, 1000)
 	if err != nil {
@@ -86,7 +94,15 @@ func (h *Handlers) APIBackup(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, snapshotJSON(s))
+	a := snapshotJSON(s)
+	if !whereOffsite(c) {
+		copyOf, err := h.copyStates(c)
+		if err != nil {
+			return err
+		}
+		a.Offsite = copyOf(s.ID)
+	}
+	return c.JSON(http.StatusOK, a)
 }
 
 // APIBackupNow starts a snapshot and answers its id (202: it runs in the background).
@@ -137,12 +153,21 @@ func (h *Handlers) APIRestoreVolume(c echo.Context) error {
 
 // APIRestoreObjects previews (GET) or creates (POST) a snapshot's missing environment objects.
 func (h *Handlers) APIRestoreObjects(c echo.Context) error {
-	var plan []backup.PlanItem
+	return h.apiPlan(c, h.restoreObjects, Backups.RestoreObjects)
+}
+
+// apiPlan answers a restore's preview from plan (GET) or carries it out with apply (POST).
+func (h *Handlers) apiPlan(c echo.Context, apply func(echo.Context, string) ([]backup.PlanItem, error),
+	plan func(Backups, context.Context, string, bool) ([]backup.PlanItem, error)) error {
+	var items []backup.PlanItem
 	var err error
 	if c.Request().Method == http.MethodPost {
-		plan, err = h.restoreObjects(c, c.Param("id"))
+		items, err = apply(c, c.Param("id"))
 	} else {
-		plan, err = h.backups.RestoreObjects(c.Request().Context(), c.Param("id"), false)
+		var src Backups
+		if src, err = h.source(c); err == nil {
+			items, err = plan(src, c.Request().Context(), c.Param("id"), false)
+		}
 	}
 	var reqErr *backup.RequestError
 	if errors.As(err, &reqErr) {
@@ -151,7 +176,7 @@ func (h *Handlers) APIRestoreObjects(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, plan)
+	return c.JSON(http.StatusOK, items)
 }
 
 // BackupsExport is the evidence export: every snapshot with its contents, sizes and checksums, and the rule in force.
@@ -170,9 +195,14 @@ func (h *Handlers) BackupsExport(c echo.Context) error {
 	stamp := time.Now().UTC().Format("20060102-150405")
 	switch format {
 	case "json":
+		drills, err := h.allDrills(c)
+		if err != nil {
+			return err
+		}
 		c.Response().Header().Set("Content-Disposition", `attachment; filename="berth-backups-`+stamp+`.json"`)
 		return c.JSON(http.StatusOK, map[string]any{"exported_at": apiTime(time.Now().UTC()), "retention_rule": backup.RetentionRule,
-			"backup_directory": h.backups.Describe(), "interval": h.backupInterval(c.Request().Context()).String(), "backups": list})
+			"backup_directory": h.backups.Describe(), "interval": h.backupInterval(c.Request().Context()).String(), "backups": list,
+			"restore_drills": drills})
 	case "csv":
 	default:
 		return echo.NewHTTPError(http.StatusBadRequest, "Choose format=csv or format=json.")
@@ -182,11 +212,15 @@ func (h *Handlers) BackupsExport(c echo.Context) error {
 	res.Header().Set("Content-Disposition", `attachment; filename="berth-backups-`+stamp+`.csv"`)
 	res.WriteHeader(http.StatusOK)
 	w := csv.NewWriter(res)
-	_ = w.Write([]string{"id", "status", "tier", "pinned", "started_utc", "finished_utc", "duration_seconds", "total_bytes", "volume", "node", "volume_bytes", "volume_sha256", "consistency", "manifest_signature", "error", "retention_rule"})
+	_ = w.Write([]string{"id", "status", "tier", "pinned", "started_utc", "finished_utc", "duration_seconds", "total_bytes", "volume", "node", "volume_bytes", "volume_sha256", "consistency", "manifest_signature", "error", "retention_rule", "offsite_copy"})
 	for _, b := range list {
+		copyState := ""
+		if b.Offsite != nil {
+			copyState = strings.TrimSpace(b.Offsite.State + " " + b.Offsite.CopiedAt)
+		}
 		row := func(vol backup.VolumeCopy) {
 			_ = w.Write([]string{b.ID, b.Status, b.Tier, fmt.Sprint(b.Pinned), b.Started, b.Finished, fmt.Sprintf("%.1f", b.Seconds), fmt.Sprint(b.TotalBytes),
-				csvSafe(vol.Mapping), csvSafe(vol.Node), fmt.Sprint(vol.Size), vol.SHA256, vol.Consistency, b.Signature, csvSafe(b.Error + b.Problem), backup.RetentionRule})
+				csvSafe(vol.Mapping), csvSafe(vol.Node), fmt.Sprint(vol.Size), vol.SHA256, vol.Consistency, b.Signature, csvSafe(b.Error + b.Problem), backup.RetentionRule, copyState})
 		}
 		if len(b.Volumes) == 0 {
 			row(backup.VolumeCopy{})

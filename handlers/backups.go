@@ -1,13 +1,11 @@
 package handlers
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/berthhq/berth/store"
@@ -24,6 +22,7 @@ type Backups interface {
 	Verify(ctx context.Context, id string) ([]backup.Mismatch, error)
 	RestoreVolume(ctx context.Context, req backup.VolumeRestore) (backup.VolumeRestored, error)
 	RestoreObjects(ctx context.Context, id string, apply bool) ([]backup.PlanItem, error)
+	RestoreState(ctx context.Context, id string, apply bool) ([]backup.PlanItem, error)
 	Describe() string
 }
 
@@ -56,15 +55,26 @@ func (h *Handlers) backupsModel(c echo.Context) (views.BackupsModel, error) {
 	ctx := c.Request().Context()
 	m := views.BackupsModel{Dir: h.backups.Describe(), Interval: h.backupInterval(ctx).String(), Rule: backup.RetentionRule,
 		Tier: c.QueryParam("tier"), Status: c.QueryParam("status")}
-	m.CanOperate = canOperate(c)
+	m.CanOperate, m.CanAdmin = canOperate(c), isAdmin(c)
 	snaps, err := h.backups.Snapshots(ctx)
+	if err != nil {
+		return m, err
+	}
+	copies, err := h.offsiteCopies(c, &m)
 	if err != nil {
 		return m, err
 	}
 	for _, s := range snaps {
 		if (m.Tier == "" || s.Tier == m.Tier) && (m.Status == "" || m.Status == "complete") {
-			m.Rows = append(m.Rows, backupRow(s))
+			r := backupRow(s)
+			if m.Offsite != "" {
+				r.Offsite, r.CopyBad = copies(s.ID)
+			}
+			m.Rows = append(m.Rows, r)
 		}
+	}
+	if err := h.drillRows(c, &m); err != nil {
+		return m, err
 	}
 	runs, err := h.store.BackupRuns(ctx, 200)
 	if err != nil {
@@ -149,9 +159,13 @@ func (h *Handlers) SetBackupMode(c echo.Context) error {
 	return h.redirectNotice(c, "/backups", "Backups of "+name+" now "+map[string]string{"live": "copy it live.", "stop": "scale its services to zero around the copy."}[mode])
 }
 
-// snapshot loads one snapshot with its tier, or answers 404.
+// snapshot loads one snapshot with its tier (the bucket's copy with ?where=offsite), or answers 404.
 func (h *Handlers) snapshot(c echo.Context, id string) (backup.Snapshot, error) {
-	snaps, err := h.backups.Snapshots(c.Request().Context())
+	src, err := h.source(c)
+	if err != nil {
+		return backup.Snapshot{}, err
+	}
+	snaps, err := src.Snapshots(c.Request().Context())
 	if err != nil {
 		return backup.Snapshot{}, err
 	}
@@ -166,7 +180,10 @@ func (h *Handlers) snapshot(c echo.Context, id string) (backup.Snapshot, error) 
 // snapshotModel builds a snapshot's page.
 func (h *Handlers) snapshotModel(c echo.Context, s backup.Snapshot) (views.SnapshotModel, error) {
 	m := views.SnapshotModel{Row: backupRow(s), Warnings: s.Warnings, Restore: views.RestoreForm{Node: h.engine.Cached().NodeName}}
-	m.CanOperate = canOperate(c)
+	m.CanOperate, m.CanAdmin, m.HoldsState = canOperate(c), isAdmin(c), s.State != nil
+	if whereOffsite(c) {
+		m.Where = "offsite"
+	}
 	m.Services, m.Configs, m.Secrets, m.Registries = s.Names()
 	for _, v := range s.Volumes {
 		m.Mappings = append(m.Mappings, v.Mapping+"@"+v.Node) // which node's copy: restoreRequest splits it
@@ -198,12 +215,23 @@ func (h *Handlers) SnapshotPage(c echo.Context) error {
 		return err
 	}
 	m.Notice = h.popNotice(c)
+	src, err := h.source(c)
+	if err != nil {
+		return err
+	}
 	if c.QueryParam("preview") == "1" {
-		plan, err := h.backups.RestoreObjects(c.Request().Context(), s.ID, false)
+		plan, err := src.RestoreObjects(c.Request().Context(), s.ID, false)
 		if err != nil {
 			return err
 		}
 		m.Plan = planRows(plan)
+	}
+	if c.QueryParam("preview") == "state" && m.CanAdmin {
+		plan, err := src.RestoreState(c.Request().Context(), s.ID, false)
+		if err != nil {
+			return err
+		}
+		m.StatePlan = planRows(plan)
 	}
 	return h.renderSnapshot(c, http.StatusOK, m)
 }
@@ -216,11 +244,19 @@ func planRows(plan []backup.PlanItem) []views.PlanRow {
 	return out
 }
 
-// verify recomputes a snapshot's checksums and audits the outcome.
+// verify recomputes a snapshot's checksums (the bucket's copy with where=offsite:
+// downloaded and decrypted) and audits the outcome.
 func (h *Handlers) verify(c echo.Context, id string) ([]backup.Mismatch, error) {
-	bad, err := h.backups.Verify(c.Request().Context(), id)
+	src, err := h.source(c)
+	if err != nil {
+		return nil, err
+	}
+	bad, err := src.Verify(c.Request().Context(), id)
 	if err != nil {
 		return nil, echo.NewHTTPError(http.StatusNotFound, "No complete snapshot "+id+".")
+	}
+	if whereOffsite(c) {
+		id += " (off-site copy)"
 	}
 	outcome := "ok"
 	if len(bad) > 0 {
@@ -271,102 +307,18 @@ func (h *Handlers) PinBackup(c echo.Context) error {
 	return h.redirectNotice(c, "/backups/"+s.ID, map[bool]string{true: "Pinned: retention never prunes it.", false: "Unpinned: retention decides."}[pinned])
 }
 
-// restoreVolume runs a volume restore and audits it; field problems come back as a RequestError.
-func (h *Handlers) restoreVolume(c echo.Context, req backup.VolumeRestore) (backup.VolumeRestored, error) {
-	// Neither the copy read nor the volume written may be Berth's own.
-	for _, v := range []string{req.Mapping, cmp.Or(req.Volume, req.Mapping)} {
-		if err := h.guardVolume(c, "backup.restore-volume", v); err != nil {
-			return backup.VolumeRestored{}, err
-		}
+// whereText says in an audit detail that the bucket's copy was used.
+func (h *Handlers) whereText(c echo.Context) string {
+	if whereOffsite(c) {
+		return " (the bucket's copy)"
 	}
-	res, err := h.backups.RestoreVolume(c.Request().Context(), req)
-	object := "volume:" + res.Volume + " (" + req.Node + ")"
-	detail := fmt.Sprintf("from snapshot %s, mapping %s", req.Snapshot, req.Mapping)
-	if req.From != "" {
-		detail += " (the copy from " + req.From + ")"
-	}
-	var reqErr *backup.RequestError
-	var inUse *backup.InUseError
-	switch {
-	case errors.As(err, &reqErr), errors.As(err, &inUse), errors.Is(err, backup.ErrBusy):
-		h.audit(c, "backup.restore-volume", object, "denied: "+err.Error(), detail)
-	case err != nil:
-		h.audit(c, "backup.restore-volume", object, "failed: "+err.Error(), detail)
-	default:
-		h.audit(c, "backup.restore-volume", object, "ok", fmt.Sprintf("%s: %s written, checksum %s verified, stopped %v", detail, views.Bytes(res.Bytes), res.SHA256, res.Stopped))
-	}
-	return res, err
+	return ""
 }
 
-// RestoreVolume restores a volume from the snapshot's page.
-func (h *Handlers) RestoreVolume(c echo.Context) error {
-	s, err := h.snapshot(c, c.Param("id"))
-	if err != nil {
-		return err
+// snapshotURL is a snapshot's page, on the bucket's copy when the request was.
+func snapshotURL(id string, c echo.Context) string {
+	if whereOffsite(c) {
+		return "/backups/" + id + "?where=offsite"
 	}
-	if ok, err := h.askFirst(c, "Restore this snapshot's copy into the volume? Files of the same name there are replaced.", "/backups/"+s.ID); !ok {
-		return err
-	}
-	req := backup.VolumeRestore{Snapshot: s.ID, Node: c.FormValue("node"), Volume: c.FormValue("target_volume"),
-		ScaleDown: c.FormValue("scale_down") == "true", InUseOK: c.FormValue("confirm_in_use") == "true"}
-	req.Mapping, req.From, _ = strings.Cut(c.FormValue("mapping"), "@")
-	res, err := h.restoreVolume(c, req)
-	m, merr := h.snapshotModel(c, s)
-	if merr != nil {
-		return merr
-	}
-	m.Restore = views.RestoreForm{Mapping: c.FormValue("mapping"), Node: req.Node, Volume: req.Volume, ScaleDown: req.ScaleDown, InUseOK: req.InUseOK}
-	var reqErr *backup.RequestError
-	var inUse *backup.InUseError
-	switch {
-	case errors.As(err, &reqErr):
-		m.Restore.Errors = views.FieldErrors{reqErr.Field: reqErr.Msg}
-	case errors.As(err, &inUse):
-		m.Restore.InUse, m.Restore.Errors = inUse.Services, views.FieldErrors{"form": "Nothing was restored: " + err.Error() + "."}
-	case err != nil:
-		m.Restore.Errors = views.FieldErrors{"form": err.Error()}
-	default:
-		m.Restore.Result = fmt.Sprintf("Restored %s into %s on %s in %s; the archive's SHA-256 %s was checked first.", views.Bytes(res.Bytes), res.Volume, res.Node, res.Duration.Round(time.Millisecond), res.SHA256)
-		return h.renderSnapshot(c, http.StatusOK, m)
-	}
-	return h.renderSnapshot(c, http.StatusUnprocessableEntity, m)
-}
-
-// restoreObjects applies a snapshot's missing objects and audits each one created.
-func (h *Handlers) restoreObjects(c echo.Context, id string) ([]backup.PlanItem, error) {
-	plan, err := h.backups.RestoreObjects(c.Request().Context(), id, true)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range plan {
-		if p.Done != "" {
-			outcome := "ok"
-			if p.Done != "created" {
-				outcome = p.Done
-			}
-			h.audit(c, "backup.restore-object", p.Kind+":"+p.Name, outcome, "from snapshot "+id)
-		}
-	}
-	return plan, nil
-}
-
-// RestoreObjects creates the snapshot's missing objects from its page.
-func (h *Handlers) RestoreObjects(c echo.Context) error {
-	s, err := h.snapshot(c, c.Param("id"))
-	if err != nil {
-		return err
-	}
-	if ok, err := h.askFirst(c, "Create the missing objects from this snapshot?", "/backups/"+s.ID); !ok {
-		return err
-	}
-	plan, err := h.restoreObjects(c, s.ID)
-	if err != nil {
-		return err
-	}
-	m, err := h.snapshotModel(c, s)
-	if err != nil {
-		return err
-	}
-	m.Plan, m.Applied = planRows(plan), true
-	return h.renderSnapshot(c, http.StatusOK, m)
+	return "/backups/" + id
 }

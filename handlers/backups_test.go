@@ -353,74 +353,23 @@ func TestBackupToAFullOrUnwritableDirectoryFailsAndSaysWhy(t *testing.T) {
 func TestKillingBerthMidBackupLeavesNoCompleteSnapshot(t *testing.T) {
 	node := enginetest.Dedicated(t)
 	ctx := context.Background()
-	bin := staticBerth(t)
-	data := t.TempDir()
-	env := append(os.Environ(), "DOCKER_HOST="+node.Host(), "BERTH_DATA="+data)
-	run := func(stdin string, args ...string) string {
-		cmd := exec.Command(bin, args...)
-		cmd.Env, cmd.Stdin = env, strings.NewReader(stdin)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("berth %v: %v %s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	run(testPassword+"\n", "user", "add", "--username", "op", "--role", "operator", "--password-stdin")
-	token := run("", "token", "create", "--username", "op", "--name", "kill-test")
-	addr := freeAddr(t)
-	serve := func() *exec.Cmd {
-		cmd := exec.Command(bin, "serve", "--addr", addr)
-		cmd.Env = env
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		deadline := time.Now().Add(20 * time.Second)
-		for time.Now().Before(deadline) {
-			if res, err := http.Get("http://" + addr + "/healthz"); err == nil {
-				res.Body.Close()
-				return cmd
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Fatal("berth did not start")
-		return nil
-	}
-	call := func(method, path string) (int, string) {
-		req, _ := http.NewRequest(method, "http://"+addr+path, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var b strings.Builder
-		buf := make([]byte, 64<<10)
-		for {
-			n, err := res.Body.Read(buf)
-			b.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		return res.StatusCode, b.String()
-	}
+	berth := newBerthProcess(t, node.Host())
+	token := berth.member("op", "operator")
 	cli, _ := node.Client()
 	defer cli.Close()
 	if _, err := cli.SwarmInit(ctx, dswarm.InitRequest{ListenAddr: node.Addr, AdvertiseAddr: node.Addr}); err != nil {
 		t.Fatal(err)
 	}
 	// 400 MB of random data takes seconds to compress: long enough to be killed in the middle.
-	first := serve()
-	ts := &testServer{t: t, URL: "http://" + addr}
-	if r := ts.api(t, token, http.MethodPost, "/api/v1/volumes", map[string]string{"name": "bulk"}); r.Status != http.StatusCreated {
-		t.Fatalf("mapping: %d %s", r.Status, r.Body)
+	berth.Serve()
+	if code, body := berth.call(http.MethodPost, "/api/v1/volumes", token, map[string]string{"name": "bulk"}); code != http.StatusCreated {
+		t.Fatalf("mapping: %d %s", code, body)
 	}
 	runOnce(t, ctx, cli, "head -c 400000000 /dev/urandom > /v/blob", "bulk")
-	if code, body := call(http.MethodPost, "/api/v1/backups"); code != http.StatusAccepted {
+	if code, body := berth.call(http.MethodPost, "/api/v1/backups", token, nil); code != http.StatusAccepted {
 		t.Fatalf("back up now: %d %s", code, body)
 	}
-	partial := filepath.Join(data, "backups")
+	partial := filepath.Join(berth.Data, "backups")
 	deadline := time.Now().Add(30 * time.Second)
 	for { // wait until the volume's archive is being written
 		matches, _ := filepath.Glob(filepath.Join(partial, ".partial-*", "volume-bulk.tar.zst"))
@@ -434,14 +383,13 @@ func TestKillingBerthMidBackupLeavesNoCompleteSnapshot(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	first.Process.Signal(os.Kill)
-	first.Wait()
+	berth.Kill()
 
-	serve()
+	berth.Serve()
 	// After restart: the run is listed as interrupted, its partial files and its helper are gone.
 	eventually(t, 15*time.Second, "the state after restart", func() string {
 		var list []apiSnapshot
-		code, body := call(http.MethodGet, "/api/v1/backups")
+		code, body := berth.call(http.MethodGet, "/api/v1/backups", token, nil)
 		if code != http.StatusOK || json.Unmarshal([]byte(body), &list) != nil || len(list) != 1 || list[0].Status != "interrupted" || !strings.Contains(list[0].Error, "Berth stopped") {
 			return fmt.Sprintf("backups: %d %s", code, body)
 		}

@@ -359,6 +359,20 @@ var outsideTheBoundary = map[string]string{
 	"GET /api/v1/loadbalancer":                 "admin: the load balancer's own page",
 	"POST /api/v1/loadbalancer":                "admin: the load balancer's own page",
 	"DELETE /api/v1/loadbalancer":              "admin: the load balancer's own page",
+	"GET /backups/offsite":                     "admin: where copies go and the keys that seal them",
+	"POST /backups/offsite":                    "admin: where copies go",
+	"POST /backups/offsite/remove":             "admin: where copies go",
+	"POST /backups/offsite/keys":               "admin: the keys that seal the copies",
+	"POST /backups/offsite/keys/import":        "admin: the keys that seal the copies",
+	"PUT /api/v1/backups/offsite":              "admin: where copies go",
+	"DELETE /api/v1/backups/offsite":           "admin: where copies go",
+	"POST /api/v1/backups/offsite/keys":        "admin: the keys that seal the copies",
+	"POST /backups/drills":                     "restores a snapshot's archives (none of Berth's own) into scratch volumes it names and removes",
+	"POST /api/v1/backups/drills":              "restores a snapshot's archives (none of Berth's own) into scratch volumes it names and removes",
+	"POST /backups/drills/schedule":            "admin: when drills run",
+	"PUT /api/v1/backups/drills/schedule":      "admin: when drills run",
+	"POST /backups/:id/restore-state":          "admin: Berth's own members, settings and audit log",
+	"POST /api/v1/backups/:id/restore-state":   "admin: Berth's own members, settings and audit log",
 }
 
 // specFields says, for each field of a service spec, the attack that tries it or why it opens no way.

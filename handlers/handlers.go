@@ -42,6 +42,10 @@ type Config struct {
 	Resolver swarm.Resolver
 	// CertRoots are the authorities domain certificates are checked against (nil: the system's).
 	CertRoots *x509.CertPool
+	// Offsite copies snapshots to a bucket (nil: the off-site pages say it is not available).
+	Offsite Offsite
+	// Drills runs restore drills (nil: none).
+	Drills Drills
 }
 
 // Handlers holds every dependency the routes use.

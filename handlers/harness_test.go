@@ -38,7 +38,9 @@ type testServer struct {
 	Model   *swarm.Model
 	Backups *backup.Runner
 	// Alerts is the alert monitor, not running: tests that need it run it (ts.runAlerts).
-	Alerts *alerts.Monitor
+	Alerts  *alerts.Monitor
+	Offsite *backup.Offsite
+	Drills  *backup.Drills
 	// watch is the server's background context, ended when it closes.
 	watch   context.Context
 	Data    string
@@ -85,10 +87,15 @@ func startServer(t testing.TB, dataDir, dockerHost string) *testServer {
 	backups := backup.NewRunner(eng, st, filepath.Join(dataDir, "backups"))
 	monitor := &alerts.Monitor{Swarm: eng, Store: st, BackupDir: filepath.Join(dataDir, "backups"), Log: log,
 		Interval: func(ctx context.Context) time.Duration { return backup.Interval(ctx, st) }}
-	h := New(st, eng, backups, monitor, NewSessionManager(st, false), log, Config{})
+	copier := backup.NewOffsite(st, backups, log)
+	copier.Backoff = 500 * time.Millisecond // the fault tests wait for a retry
+	backups.Completed = copier.Queue
+	drills := &backup.Drills{St: st, Local: backups, Offsite: copier, Log: log}
+	h := New(st, eng, backups, monitor, NewSessionManager(st, false), log, Config{Offsite: copier, Drills: drills})
+	go copier.Run(watchCtx, 2*time.Second)
 	e := echo.New()
 	h.Register(e)
-	ts := &testServer{t: t, Store: st, Engine: eng, Model: model, Backups: backups, Alerts: monitor, watch: watchCtx, Data: dataDir, Log: logBuf,
+	ts := &testServer{t: t, Store: st, Engine: eng, Model: model, Backups: backups, Alerts: monitor, Offsite: copier, Drills: drills, watch: watchCtx, Data: dataDir, Log: logBuf,
 		handler: h, srv: httptest.NewServer(e), stopWatch: stopWatch}
 	ts.URL = ts.srv.URL
 	t.Cleanup(ts.Close)

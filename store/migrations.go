@@ -173,6 +173,43 @@ var migrations = []string{
 		sent_at TEXT
 	);
 	CREATE INDEX alert_deliveries_due ON alert_deliveries (next_at) WHERE state = 'pending';`,
+	// 8: the off-site bucket (settings sealed), backup keys (sealed), each snapshot's copy, restore drills.
+	`CREATE TABLE offsite_target (
+		id INTEGER PRIMARY KEY CHECK (id = 1),
+		settings BLOB NOT NULL,
+		updated_by TEXT NOT NULL,
+		updated_at TEXT NOT NULL
+	);
+	CREATE TABLE backup_keys (
+		id TEXT PRIMARY KEY,
+		sealed BLOB NOT NULL,
+		created_by TEXT NOT NULL,
+		created_at TEXT NOT NULL,
+		retired_at TEXT
+	);
+	CREATE TABLE offsite_copies (
+		snapshot_id TEXT PRIMARY KEY,
+		state TEXT NOT NULL CHECK (state IN ('pending', 'copying', 'copied', 'failed')),
+		attempts INTEGER NOT NULL DEFAULT 0,
+		next_at TEXT NOT NULL,
+		bytes INTEGER NOT NULL DEFAULT 0,
+		error TEXT NOT NULL DEFAULT '',
+		copied_at TEXT,
+		key_id TEXT NOT NULL DEFAULT ''
+	);
+	CREATE TABLE restore_drills (
+		id INTEGER PRIMARY KEY,
+		snapshot_id TEXT NOT NULL,
+		source TEXT NOT NULL CHECK (source IN ('local', 'offsite')),
+		trigger TEXT NOT NULL,
+		started_at TEXT NOT NULL,
+		finished_at TEXT,
+		status TEXT NOT NULL CHECK (status IN ('running', 'passed', 'failed')),
+		volumes INTEGER NOT NULL DEFAULT 0,
+		files INTEGER NOT NULL DEFAULT 0,
+		bytes INTEGER NOT NULL DEFAULT 0,
+		detail TEXT NOT NULL DEFAULT ''
+	);`,
 }
 
 // migrate applies the migrations the schema_version table does not record yet.

@@ -19,6 +19,8 @@ const (
 	SettingPublicAddress    = "public_address"     // the manager's public IP address, for DNS checks
 	SettingDNSBlocking      = "dns_check_blocking" // refuse mappings whose DNS does not point here
 	SettingBackupMinutes    = "backup_interval_minutes"
+	SettingDrillSchedule    = "restore_drill_schedule" // off, daily, weekly
+	SettingDrillSource      = "restore_drill_source"   // local, offsite
 )
 
 // DomainChecks are the settings of the DNS check on domain mappings.

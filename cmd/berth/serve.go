@@ -24,6 +24,9 @@ import (
 // alertCheckEvery is how often the alert checks look at the live model and deliver what is due.
 const alertCheckEvery = 5 * time.Second
 
+// offsiteCheckEvery is how often the off-site copier looks for copies due (a completed snapshot wakes it at once).
+const offsiteCheckEvery = 30 * time.Second
+
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	var cfg config
 	var agents agentOptions
@@ -63,10 +66,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	sessions := handlers.NewSessionManager(st, strings.HasPrefix(cfg.PublicURL, "https://"))
 	backups := backup.NewRunner(engine, st, cfg.BackupDir)
+	copier := backup.NewOffsite(st, backups, log)
+	backups.Completed = copier.Queue
+	drills := &backup.Drills{St: st, Local: backups, Offsite: copier, Log: log}
 	monitor := &alerts.Monitor{Swarm: engine, Store: st, BackupDir: cfg.BackupDir, Link: cfg.PublicURL, Log: log,
 		Interval: func(ctx context.Context) time.Duration { return backup.Interval(ctx, st) }}
 	h := handlers.New(st, engine, backups, monitor, sessions, log, handlers.Config{
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
+		Offsite: copier, Drills: drills,
 	})
 	monitor.Domains = h.DomainStates // checked at most once a minute (alerts.DomainsEvery)
 	e := echo.New()
@@ -86,6 +93,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	go model.Run(bg)
 	go engine.VolumeFacts(bg, swarm.VolumeFactsInterval)
 	go backup.Schedule(bg, backups, st, log)
+	go copier.Run(bg, offsiteCheckEvery)
+	go drills.Schedule(bg)
 	go upgradeAgents(bg, engine, log)
 	go monitor.Run(bg, alertCheckEvery)
 

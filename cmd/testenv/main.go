@@ -57,6 +57,10 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	weed, err := ensureSeaweed(ctx)
+	if err != nil {
+		return err
+	}
 	// Engines left by an earlier run that was killed are torn down first, and
 	// whatever tests leave behind (a killed test's own engines) at the end.
 	enginetest.DestroyLeftovers()
@@ -87,8 +91,8 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	if *shell {
-		fmt.Printf("export %s=%s %s=%s %s=%s\n# DOCKER_HOST=%s\n# Ctrl-C tears the engines down.\n", enginetest.EnvCluster, desc, enginetest.EnvTraefik, traefik,
-			enginetest.EnvMailpit, mailpit, cluster.Manager().Host())
+		fmt.Printf("export %s=%s %s=%s %s=%s %s=%s\n# DOCKER_HOST=%s\n# Ctrl-C tears the engines down.\n", enginetest.EnvCluster, desc, enginetest.EnvTraefik, traefik,
+			enginetest.EnvMailpit, mailpit, enginetest.EnvSeaweed, weed, cluster.Manager().Host())
 		<-ctx.Done()
 		return nil
 	}
@@ -103,7 +107,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	cmd := exec.CommandContext(ctx, "go", testArgs...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), enginetest.EnvCluster+"="+desc, enginetest.EnvTraefik+"="+traefik, enginetest.EnvMailpit+"="+mailpit)
+	cmd.Env = append(os.Environ(), enginetest.EnvCluster+"="+desc, enginetest.EnvTraefik+"="+traefik, enginetest.EnvMailpit+"="+mailpit, enginetest.EnvSeaweed+"="+weed)
 	fmt.Println("testenv: go", strings.Join(testArgs, " "))
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("go test: %w", err)

@@ -51,3 +51,11 @@ func ensureMailpit(ctx context.Context) (string, error) {
 	return buildOnce(ctx, "mailpit", enginetest.MailpitVersion, "module berth-mailpit-build\n\ngo 1.25.0\n\nrequire github.com/axllent/mailpit "+enginetest.MailpitVersion+"\n",
 		"github.com/axllent/mailpit")
 }
+
+// ensureSeaweed returns the path of the S3-compatible server the off-site backup tests copy to.
+func ensureSeaweed(ctx context.Context) (string, error) {
+	// SeaweedFS's own go.mod replaces one module; a build that requires it must say the same.
+	module := "module berth-seaweedfs-build\n\ngo 1.26.6\n\nrequire github.com/seaweedfs/seaweedfs " + enginetest.SeaweedVersion +
+		"\n\nreplace github.com/tyler-smith/go-bip39 => github.com/cosmos/go-bip39 v1.0.0\n"
+	return buildOnce(ctx, "weed", enginetest.SeaweedVersion, module, "github.com/seaweedfs/seaweedfs/weed")
+}

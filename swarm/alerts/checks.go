@@ -59,6 +59,8 @@ const (
 	KindBackupDisk      = "backup_disk_full"
 	KindDomainDNS       = "domain_dns"
 	KindAgent           = "agent"
+	KindDrillFailed     = "restore_drill_failed"
+	KindOffsiteFailed   = "offsite_copy_failed"
 )
 
 // Kinds names every kind in words, for the settings and the history.
@@ -68,8 +70,9 @@ var Kinds = map[string]string{
 	KindRestartLoop: "a task restarts in a loop", KindBackupFailed: "a backup failed",
 	KindBackupMissing: "no complete backup for twice the interval", KindCertificate: "a certificate expires soon or is invalid",
 	KindSwarmLocked: "the swarm is locked", KindBackupDisk: "the backup directory's disk is nearly full",
-	KindDomainDNS: "a mapped domain no longer points at the swarm",
-	KindAgent:     "a node's agent is missing or on another version",
+	KindDomainDNS:   "a mapped domain no longer points at the swarm",
+	KindAgent:       "a node's agent is missing or on another version",
+	KindDrillFailed: "the last restore drill failed", KindOffsiteFailed: "a snapshot's off-site copy keeps failing",
 }
 
 // Facts are what the checks look at, read from the live model and Berth's own records.
@@ -86,6 +89,17 @@ type Facts struct {
 	Domains        []swarm.DomainState // the mapped domains' DNS and presented certificates, as last checked
 	AgentsDeployed bool
 	Agents         map[string]swarm.AgentState // by node id
+	LastDrill      DrillFact                   // the newest restore drill (zero: none)
+	FailedCopies   []CopyFact                  // off-site copies that failed at least three times
+}
+
+// DrillFact is a restore drill's outcome.
+type DrillFact struct{ Snapshot, Status, Detail string }
+
+// CopyFact is an off-site copy that keeps failing.
+type CopyFact struct {
+	Snapshot, Error string
+	Attempts        int
 }
 
 // BackupFact is one backup run's outcome.
@@ -214,6 +228,14 @@ func lastTaskError(svc swarm.Service) string {
 }
 
 func checkBackups(f Facts, s Settings, add func(Condition)) {
+	if f.LastDrill.Status == "failed" {
+		add(Condition{Kind: KindDrillFailed, Object: "restore-drills", Title: "The restore drill of " + f.LastDrill.Snapshot + " failed",
+			Detail: f.LastDrill.Detail})
+	}
+	for _, c := range f.FailedCopies {
+		add(Condition{Kind: KindOffsiteFailed, Object: "backup:" + c.Snapshot, Title: fmt.Sprintf("The off-site copy of %s failed %d times", c.Snapshot, c.Attempts),
+			Detail: c.Error})
+	}
 	if f.LastBackup.Status == "failed" || f.LastBackup.Status == "interrupted" {
 		add(Condition{Kind: KindBackupFailed, Object: "backups", Title: "The backup " + f.LastBackup.ID + " " + f.LastBackup.Status,
 			Detail: f.LastBackup.Error})

@@ -40,6 +40,8 @@ func TestChecksNameEachProblemAndItsObject(t *testing.T) {
 		{"a certificate with 30 days left", Facts{Certificates: []CertFact{{Name: "shop.example", NotAfter: now.Add(30 * 24 * time.Hour)}}}, "", ""},
 		{"the swarm locked", Facts{SwarmState: "locked"}, "swarm_locked swarm", "locked"},
 		{"the backup disk nearly full", Facts{DiskUsed: 93}, "backup_disk_full backups", "93 % full"},
+		{"a failed restore drill", Facts{LastDrill: DrillFact{Snapshot: "20261203T020000Z-abc", Status: "failed", Detail: "data/a.txt: missing"}}, "restore_drill_failed restore-drills", "data/a.txt: missing"},
+		{"an off-site copy failing", Facts{FailedCopies: []CopyFact{{Snapshot: "s1", Error: "connection refused", Attempts: 4}}}, "offsite_copy_failed backup:s1", "connection refused"},
 		{"an agent missing on a ready node", Facts{AgentsDeployed: true, Nodes: []swarm.NodeInfo{{ID: "n1", Hostname: "w1", Status: "ready"}},
 			Agents: map[string]swarm.AgentState{"n1": {State: "failed", Error: "image not found"}}}, "agent node:w1", "image not found"},
 		{"an agent of another version", Facts{AgentsDeployed: true, Nodes: []swarm.NodeInfo{{ID: "n1", Hostname: "w1", Status: "ready"}},

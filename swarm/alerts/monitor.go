@@ -178,6 +178,20 @@ func (m *Monitor) facts(ctx context.Context) (Facts, error) {
 			f.LastComplete = r.Finished
 		}
 	}
+	if drills, err := m.Store.RestoreDrills(ctx, 1); err != nil {
+		return f, err
+	} else if len(drills) > 0 {
+		f.LastDrill = DrillFact{Snapshot: drills[0].Snapshot, Status: drills[0].Status, Detail: drills[0].Detail}
+	}
+	copies, err := m.Store.OffsiteCopies(ctx)
+	if err != nil {
+		return f, err
+	}
+	for _, c := range copies {
+		if c.State == "failed" && c.Attempts >= 3 {
+			f.FailedCopies = append(f.FailedCopies, CopyFact{Snapshot: c.Snapshot, Error: c.Error, Attempts: c.Attempts})
+		}
+	}
 	if m.Interval != nil {
 		f.BackupInterval = m.Interval(ctx)
 	}

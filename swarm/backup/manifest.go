@@ -30,7 +30,16 @@ type Manifest struct {
 	Networks   []string                     `json:"networks"`
 	NodeLabels map[string]map[string]string `json:"node_labels"`
 	Volumes    []VolumeCopy                 `json:"volumes"`
+	State      *StateCopy                   `json:"state,omitempty"`    // Berth's own records (absent in snapshots taken before Berth kept them)
 	Warnings   []string                     `json:"warnings,omitempty"` // what could not be copied, and why
+}
+
+// StateCopy names the file holding Berth's own records and its checksum.
+type StateCopy struct {
+	File         string `json:"file"`
+	SHA256       string `json:"sha256"`
+	Users        int    `json:"users"`
+	AuditRecords int    `json:"audit_records"`
 }
 
 // ConfigCopy is a config with its content.
@@ -63,14 +72,15 @@ type Mapping struct {
 
 // VolumeCopy is one volume's archive in the snapshot.
 type VolumeCopy struct {
-	Mapping     string   `json:"mapping"`
-	Node        string   `json:"node"`
-	File        string   `json:"file"`
-	Size        int64    `json:"size"`       // bytes of the compressed archive
-	DataBytes   int64    `json:"data_bytes"` // bytes of the tar stream before compression
-	SHA256      string   `json:"sha256"`     // of the compressed archive
-	Consistency string   `json:"consistency"`
-	Stopped     []string `json:"stopped,omitempty"` // services scaled to zero around the copy
+	Mapping     string    `json:"mapping"`
+	Node        string    `json:"node"`
+	File        string    `json:"file"`
+	Size        int64     `json:"size"`       // bytes of the compressed archive
+	DataBytes   int64     `json:"data_bytes"` // bytes of the tar stream before compression
+	SHA256      string    `json:"sha256"`     // of the compressed archive
+	Consistency string    `json:"consistency"`
+	Stopped     []string  `json:"stopped,omitempty"` // services scaled to zero around the copy
+	Sums        *SumsCopy `json:"sums,omitempty"`    // every file's checksum (absent in older snapshots)
 }
 
 // Names lists the snapshot's services, configs, secrets and registries (owner@url) by name.

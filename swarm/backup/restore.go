@@ -80,11 +80,11 @@ func (r *Runner) RestoreVolume(ctx context.Context, req VolumeRestore) (VolumeRe
 	if err := r.checkTargetVolume(ctx, work, out.Volume); err != nil {
 		return out, err
 	}
-	if !r.mu.TryLock() {
+	if !r.home().mu.TryLock() {
 		return out, ErrBusy
 	}
-	defer r.mu.Unlock()
-	defer r.progress.Delete("current")
+	defer r.home().mu.Unlock()
+	defer r.home().progress.Delete("current")
 	p := Progress{ID: s.ID, Action: "restore", Phase: "checking for services using the volume", Volume: out.Volume, Total: copyOf.DataBytes, StartedAt: r.Now()}
 	r.setProgress(p)
 	start := time.Now()

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
 )
 
@@ -39,6 +40,17 @@ type Vault interface {
 	RestoreRegistry(ctx context.Context, r Registry) error
 	RestoreMapping(ctx context.Context, name string) error
 	CredentialFor(ctx context.Context, owner, image string) (*swarm.Credential, error)
+	State(ctx context.Context) (State, error)
+	RestoreUser(ctx context.Context, u store.UserExport) error
+	RestoreSetting(ctx context.Context, key, value string) (bool, error)
+	ImportAudit(ctx context.Context, recs []store.AuditRecord, from string) (int, error)
+}
+
+// State is Berth's own records as the database holds them.
+type State struct {
+	Users    []store.UserExport
+	Settings map[string]string
+	Audit    []store.AuditRecord
 }
 
 // Registry is a registry credential with its password in clear (only in memory).
@@ -84,10 +96,21 @@ type Runner struct {
 	Target Target
 	Keys   Sealer
 	Now    func() time.Time
+	// Completed is told of every complete snapshot (the off-site copier queues it).
+	Completed func(ctx context.Context, id string)
 
 	mu       sync.Mutex // one backup or restore at a time
 	progress sync.Map   // "current" -> Progress
 	loaded   sync.Map   // snapshot id -> cachedSnapshot
+	local    *Runner    // a runner over the bucket shares the local one's lock and progress
+}
+
+// home is the runner whose lock and progress this one uses.
+func (r *Runner) home() *Runner {
+	if r.local != nil {
+		return r.local
+	}
+	return r
 }
 
 // ErrBusy means another backup or restore is running.
@@ -98,14 +121,14 @@ func (r *Runner) Describe() string { return r.Target.Describe() }
 
 // Current returns what is running now, if anything.
 func (r *Runner) Current() (Progress, bool) {
-	v, ok := r.progress.Load("current")
+	v, ok := r.home().progress.Load("current")
 	if !ok {
 		return Progress{}, false
 	}
 	return v.(Progress), true
 }
 
-func (r *Runner) setProgress(p Progress) { r.progress.Store("current", p) }
+func (r *Runner) setProgress(p Progress) { r.home().progress.Store("current", p) }
 
 // Result is how a snapshot ended and what retention removed after it.
 type Result struct {
@@ -118,19 +141,19 @@ type Result struct {
 // Start begins a snapshot in the background and returns its id; it runs to the end even if
 // ctx ends, then prunes what retention no longer keeps and hands done the result.
 func (r *Runner) Start(ctx context.Context, trigger string, done func(Result)) (string, error) {
-	if !r.mu.TryLock() {
+	if !r.home().mu.TryLock() {
 		return "", ErrBusy
 	}
 	id := NewID(r.Now())
 	run := Run{ID: id, Trigger: trigger, Started: r.Now(), Status: "running"}
 	if err := r.Vault.SaveRun(ctx, run); err != nil {
-		r.mu.Unlock()
+		r.home().mu.Unlock()
 		return "", err
 	}
 	r.setProgress(Progress{ID: id, Action: "backup", Phase: "starting", StartedAt: run.Started})
 	go func() {
-		defer r.mu.Unlock()
-		defer r.progress.Delete("current")
+		defer r.home().mu.Unlock()
+		defer r.home().progress.Delete("current")
 		bg := context.WithoutCancel(ctx)
 		m, err := r.snapshot(bg, id, trigger)
 		run.Finished, run.Status = r.Now(), "complete"
@@ -141,6 +164,9 @@ func (r *Runner) Start(ctx context.Context, trigger string, done func(Result)) (
 		res := Result{Manifest: m, Err: err}
 		if err == nil {
 			r.loaded.Delete(id)
+			if r.Completed != nil {
+				r.Completed(bg, id)
+			}
 			res.Pruned, res.PruneErr = r.prune(bg)
 		}
 		if done != nil {
@@ -166,6 +192,9 @@ func (r *Runner) snapshot(ctx context.Context, id, trigger string) (Manifest, er
 	r.setProgress(Progress{ID: id, Action: "backup", Phase: "environment", StartedAt: m.Started})
 	if err := r.copyEnvironment(ctx, &m); err != nil {
 		return m, err
+	}
+	if err := r.writeState(ctx, draft, &m); err != nil {
+		return m, fmt.Errorf("Berth's own records: %w", err)
 	}
 	nodes, err := r.Engine.Nodes(ctx)
 	if err != nil {

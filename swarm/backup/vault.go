@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
@@ -90,4 +91,34 @@ func (v StoreVault) CredentialFor(ctx context.Context, owner, image string) (*sw
 		return nil, err
 	}
 	return &swarm.Credential{URL: c.URL, Username: c.Username, Password: password}, nil
+}
+
+// State reads members, settings and the whole audit log for a snapshot.
+func (v StoreVault) State(ctx context.Context) (State, error) {
+	users, err := v.St.ExportUsers(ctx)
+	if err != nil {
+		return State{}, err
+	}
+	settings, err := v.St.AllSettings(ctx)
+	if err != nil {
+		return State{}, err
+	}
+	audit, err := v.St.AuditRecords(ctx, store.AuditFilter{Limit: 1 << 30})
+	if err != nil {
+		return State{}, err
+	}
+	slices.Reverse(audit) // oldest first, as an import appends them
+	return State{Users: users, Settings: settings, Audit: audit}, nil
+}
+
+func (v StoreVault) RestoreUser(ctx context.Context, u store.UserExport) error {
+	return v.St.ImportUser(ctx, u)
+}
+
+func (v StoreVault) RestoreSetting(ctx context.Context, key, value string) (bool, error) {
+	return v.St.ImportSetting(ctx, key, value)
+}
+
+func (v StoreVault) ImportAudit(ctx context.Context, recs []store.AuditRecord, from string) (int, error) {
+	return v.St.ImportAuditRecords(ctx, recs, from)
 }

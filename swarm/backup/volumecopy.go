@@ -72,6 +72,9 @@ func (r *Runner) copyMapping(ctx context.Context, draft Draft, m *Manifest, mp M
 		if err := r.copyVolume(ctx, draft, m, &v, h.work, h.node == m.Node); err != nil {
 			return fmt.Errorf("on node %s: %w", h.node, err)
 		}
+		if err := writeSums(draft, &v); err != nil {
+			return fmt.Errorf("on node %s: the list of files: %w", h.node, err)
+		}
 		m.Volumes = append(m.Volumes, v)
 	}
 	return nil

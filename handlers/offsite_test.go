@@ -178,6 +178,32 @@ func TestOffsiteCopiesAreEncryptedListedAndVerified(t *testing.T) {
 	if ok, body := verify(); !ok {
 		t.Fatalf("the untouched copy does not verify: %s", body)
 	}
+	step(t, "a new backup key seals new copies; the old copy still opens", func(t *testing.T) {
+		var rotated struct {
+			ID  string `json:"id"`
+			Key string `json:"backup_key"`
+		}
+		e.mustAPI(t, e.admin, http.MethodPost, "/api/v1/backups/offsite/keys", map[string]any{}, http.StatusOK).decode(t, &rotated)
+		if !strings.HasPrefix(rotated.Key, "berth-backup-key:") || rotated.Key == key {
+			t.Fatalf("the rotated key: %+v", rotated)
+		}
+		second := e.backupNow(t)
+		e.waitCopy(t, second.ID, "copied", 2*time.Minute)
+		copies := must(e.Store.OffsiteCopies(ctx)).value(t)
+		if copies[second.ID].KeyID != rotated.ID || copies[snap.ID].KeyID == rotated.ID {
+			t.Errorf("the copies' keys after rotation: first %s, second %s, new key %s", copies[snap.ID].KeyID, copies[second.ID].KeyID, rotated.ID)
+		}
+		for _, id := range []string{snap.ID, second.ID} {
+			var v struct{ OK bool }
+			if e.mustAPI(t, e.token, http.MethodPost, "/api/v1/backups/"+id+"/verify?where=offsite", nil, http.StatusOK).decode(t, &v); !v.OK {
+				t.Errorf("the copy of %s does not open after the rotation", id)
+			}
+		}
+		recs := must(e.Store.AuditRecords(ctx, store.AuditFilter{Action: "backup.key.rotate"})).value(t)
+		if len(recs) != 1 || recs[0].Actor != "root" || strings.Contains(recs[0].Detail, strings.TrimPrefix(rotated.Key, "berth-backup-key:")[:8]) {
+			t.Errorf("the rotation's audit record: %+v", recs)
+		}
+	})
 	step(t, "a flipped byte in the bucket is caught", func(t *testing.T) {
 		cli := e.bucket(t)
 		// Objects have random names; the volume's archive is the largest.
@@ -209,11 +235,11 @@ func TestOffsiteCopiesAreEncryptedListedAndVerified(t *testing.T) {
 		}
 		var remoteRecs []store.AuditRecord
 		for _, r := range must(e.Store.AuditRecords(ctx, store.AuditFilter{Action: "backup.verify"})).value(t) {
-			if strings.Contains(r.Object, "off-site copy") {
+			if r.Object == "backup:"+snap.ID+" (off-site copy)" {
 				remoteRecs = append(remoteRecs, r)
 			}
 		}
-		if len(remoteRecs) != 2 || !strings.HasPrefix(remoteRecs[0].Outcome, "failed") || remoteRecs[1].Outcome != "ok" {
+		if len(remoteRecs) < 2 || !strings.HasPrefix(remoteRecs[0].Outcome, "failed") || remoteRecs[1].Outcome != "ok" {
 			t.Errorf("the remote verifies' audit records, newest first: %+v", remoteRecs)
 		}
 	})

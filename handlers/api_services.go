@@ -30,6 +30,8 @@ type APIServiceState struct {
 	CreatedAt     string    `json:"created_at"`
 	UpdatedAt     string    `json:"updated_at"`
 	Tasks         []APITask `json:"tasks,omitempty"`
+	CPU           *float64  `json:"cpu,omitempty"`          // cores, over the last collection (absent until collected)
+	MemoryBytes   *int64    `json:"memory_bytes,omitempty"` // in use, summed over its tasks
 }
 
 // APITask is one task of a service.
@@ -77,7 +79,9 @@ func (h *Handlers) APIServices(c echo.Context) error {
 	shown, matched, _, _ := filterServices(list, f)
 	out := make([]APIService, 0, len(shown))
 	for _, s := range shown {
-		out = append(out, apiService(*s, false))
+		a := apiService(*s, false)
+		h.withUse(&a)
+		out = append(out, a)
 	}
 	c.Response().Header().Set("X-Total-Count", strconv.Itoa(matched))
 	if f.Page*f.size() < matched {
@@ -99,7 +103,9 @@ func (h *Handlers) APIService(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, apiService(s, true))
+	a := apiService(s, true)
+	h.withUse(&a)
+	return c.JSON(http.StatusOK, a)
 }
 
 func (h *Handlers) APICreateService(c echo.Context) error {

@@ -28,6 +28,7 @@ type Engine interface {
 	NodeEngine
 	LoadBalancerEngine
 	StackEngine
+	MetricsEngine
 }
 
 // Config holds the HTTP-level settings the handlers need.
@@ -46,6 +47,8 @@ type Config struct {
 	Offsite Offsite
 	// Drills runs restore drills (nil: none).
 	Drills Drills
+	// Resources is the resource collection (nil: no figures).
+	Resources Resources
 }
 
 // Handlers holds every dependency the routes use.
@@ -65,6 +68,7 @@ type Handlers struct {
 	alertCount *openAlertCount
 	backups    Backups
 	cfg        Config
+	prom       *promMetrics // Prometheus's registry and the request counters
 	// jsonRoutes are the routes that answer JSON ("METHOD /pattern"), errors included.
 	jsonRoutes map[string]bool
 }
@@ -74,7 +78,7 @@ func New(st *store.Store, engine Engine, backups Backups, alertSender Alerts, se
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver
 	}
-	return &Handlers{
+	h := &Handlers{
 		store:      st,
 		engine:     engine,
 		sessions:   sessions,
@@ -90,4 +94,6 @@ func New(st *store.Store, engine Engine, backups Backups, alertSender Alerts, se
 		backups:    backups,
 		cfg:        cfg,
 	}
+	h.prom = newMetrics(h)
+	return h
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/berthhq/berth/swarm/alerts"
 	"github.com/berthhq/berth/swarm/backup"
 	"github.com/berthhq/berth/swarm/enginetest"
+	"github.com/berthhq/berth/swarm/metrics"
 	"github.com/labstack/echo/v4"
 )
 
@@ -41,6 +42,8 @@ type testServer struct {
 	Alerts  *alerts.Monitor
 	Offsite *backup.Offsite
 	Drills  *backup.Drills
+	// Resources is the resource collection, not running: tests that need it run it.
+	Resources *metrics.Collector
 	// watch is the server's background context, ended when it closes.
 	watch   context.Context
 	Data    string
@@ -91,11 +94,12 @@ func startServer(t testing.TB, dataDir, dockerHost string) *testServer {
 	copier.Backoff = 500 * time.Millisecond // the fault tests wait for a retry
 	backups.Completed = copier.Queue
 	drills := &backup.Drills{St: st, Local: backups, Offsite: copier, Log: log}
-	h := New(st, eng, backups, monitor, NewSessionManager(st, false), log, Config{Offsite: copier, Drills: drills})
+	resources := &metrics.Collector{Source: eng, Store: st, Log: log, Every: time.Second}
+	h := New(st, eng, backups, monitor, NewSessionManager(st, false), log, Config{Offsite: copier, Drills: drills, Resources: resources})
 	go copier.Run(watchCtx, 2*time.Second)
 	e := echo.New()
 	h.Register(e)
-	ts := &testServer{t: t, Store: st, Engine: eng, Model: model, Backups: backups, Alerts: monitor, Offsite: copier, Drills: drills, watch: watchCtx, Data: dataDir, Log: logBuf,
+	ts := &testServer{t: t, Store: st, Engine: eng, Model: model, Backups: backups, Alerts: monitor, Offsite: copier, Drills: drills, Resources: resources, watch: watchCtx, Data: dataDir, Log: logBuf,
 		handler: h, srv: httptest.NewServer(e), stopWatch: stopWatch}
 	ts.URL = ts.srv.URL
 	t.Cleanup(ts.Close)

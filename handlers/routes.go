@@ -236,6 +236,8 @@ func (h *Handlers) Routes() []Route {
 		api(http.MethodGet, "/api/v1/services", viewer, h.APIServices),
 		api(http.MethodPost, "/api/v1/services", operator, h.APICreateService),
 		api(http.MethodGet, "/api/v1/services/:name", viewer, h.APIService),
+		api(http.MethodGet, "/api/v1/services/:name/metrics", viewer, h.APIServiceMetrics),
+		api(http.MethodGet, "/api/v1/nodes/:id/metrics", viewer, h.APINodeMetrics),
 		api(http.MethodPut, "/api/v1/services/:name", operator, h.APIReplaceService),
 		api(http.MethodPatch, "/api/v1/services/:name", operator, h.APIPatchService),
 		api(http.MethodDelete, "/api/v1/services/:name", operator, h.APIDeleteService),
@@ -252,6 +254,7 @@ func (h *Handlers) Routes() []Route {
 		api(http.MethodPost, "/api/v1/backups/offsite/keys", admin, h.APIBackupKeys),
 		api(http.MethodGet, "/api/v1/backups/offsite/snapshots", admin, h.APIOffsiteSnapshots),
 		api(http.MethodGet, "/api/v1/backups/drills", viewer, h.APIDrills),
+		api(http.MethodGet, "/metrics", viewer, h.Metrics),
 		api(http.MethodPost, "/api/v1/backups/drills", operator, h.APIRunDrill),
 		api(http.MethodPut, "/api/v1/backups/drills/schedule", admin, h.APISetDrillSchedule),
 		api(http.MethodGet, "/api/v1/backups/:id", viewer, h.APIBackup),
@@ -272,7 +275,7 @@ func (h *Handlers) Routes() []Route {
 func (h *Handlers) Register(e *echo.Echo) {
 	e.HTTPErrorHandler = h.handleError
 	e.IPExtractor = ipExtractor(h.cfg.TrustedProxies)
-	e.Use(h.requestLog, middleware.Recover(), securityHeaders)
+	e.Use(h.requestLog, h.measure, middleware.Recover(), securityHeaders)
 	e.GET("/static/*", staticFiles())
 	uiChain := []echo.MiddlewareFunc{echo.WrapMiddleware(h.sessions.LoadAndSave), h.loadUser, h.checkCSRF}
 	h.jsonRoutes = map[string]bool{}

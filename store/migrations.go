@@ -210,6 +210,21 @@ var migrations = []string{
 		bytes INTEGER NOT NULL DEFAULT 0,
 		detail TEXT NOT NULL DEFAULT ''
 	);`,
+	// 9: services' and nodes' resource use, at three resolutions (swarm/metrics keeps them bounded).
+	`CREATE TABLE resource_samples (
+		kind TEXT NOT NULL CHECK (kind IN ('service', 'node')),
+		name TEXT NOT NULL,
+		step INTEGER NOT NULL,
+		t INTEGER NOT NULL,
+		cpu REAL NOT NULL,
+		memory INTEGER NOT NULL,
+		memory_limit INTEGER NOT NULL DEFAULT 0,
+		net_rx REAL NOT NULL DEFAULT 0,
+		net_tx REAL NOT NULL DEFAULT 0,
+		block_read REAL NOT NULL DEFAULT 0,
+		block_write REAL NOT NULL DEFAULT 0,
+		PRIMARY KEY (kind, name, step, t)
+	) WITHOUT ROWID;`,
 }
 
 // migrate applies the migrations the schema_version table does not record yet.

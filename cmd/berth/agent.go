@@ -22,10 +22,14 @@ func runAgent(ctx context.Context, args []string, getenv func(string) string, st
 	addr := fs.String("addr", envOr(getenv, "BERTH_AGENT_ADDR", ":7441"), "listen address (BERTH_AGENT_ADDR)")
 	secrets := fs.String("secrets", envOr(getenv, "BERTH_AGENT_SECRETS", "/run/secrets"), "folder holding the agent's keys (BERTH_AGENT_SECRETS)")
 	socket := fs.String("socket", envOr(getenv, "BERTH_AGENT_SOCKET", "/var/run/docker.sock"), "the node engine's socket (BERTH_AGENT_SOCKET)")
+	format := fs.String("log-format", envOr(getenv, "BERTH_LOG_FORMAT", "text"), "log lines as text or json (BERTH_LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log, err := newLogger(*format, stderr)
+	if err != nil {
+		return err
+	}
 	return agent.Run(ctx, agent.Config{Addr: *addr, SecretsDir: *secrets, Socket: *socket, Log: log})
 }
 

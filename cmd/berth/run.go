@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 )
 
@@ -62,6 +63,7 @@ type config struct {
 	PublicURL      string
 	TrustedProxies []string
 	BackupDir      string
+	LogFormat      string // text or json
 }
 
 // commonFlags registers the settings every subcommand that opens the store shares.
@@ -69,6 +71,7 @@ func commonFlags(fs *flag.FlagSet, cfg *config, getenv func(string) string) {
 	fs.StringVar(&cfg.Addr, "addr", envOr(getenv, "BERTH_ADDR", ":8080"), "listen address (BERTH_ADDR)")
 	fs.StringVar(&cfg.DataDir, "data", envOr(getenv, "BERTH_DATA", "./data"), "data directory, created if missing (BERTH_DATA)")
 	fs.StringVar(&cfg.BackupDir, "backups", getenv("BERTH_BACKUP_DIR"), "where snapshots are written (BERTH_BACKUP_DIR; default: backups under the data directory)")
+	fs.StringVar(&cfg.LogFormat, "log-format", envOr(getenv, "BERTH_LOG_FORMAT", "text"), "log lines as text or json (BERTH_LOG_FORMAT)")
 	cfg.MasterKeyFile = getenv("BERTH_MASTER_KEY_FILE")
 	cfg.PublicURL = strings.TrimRight(getenv("BERTH_PUBLIC_URL"), "/")
 	for _, p := range strings.Split(getenv("BERTH_TRUSTED_PROXIES"), ",") {
@@ -76,6 +79,17 @@ func commonFlags(fs *flag.FlagSet, cfg *config, getenv func(string) string) {
 			cfg.TrustedProxies = append(cfg.TrustedProxies, p)
 		}
 	}
+}
+
+// newLogger writes log lines as text (key=value) or as one JSON object a line, for log collectors.
+func newLogger(format string, w io.Writer) (*slog.Logger, error) {
+	switch format {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, nil)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return nil, fmt.Errorf("BERTH_LOG_FORMAT is text or json, not %q", format)
 }
 
 func envOr(getenv func(string) string, key, def string) string {

@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/berthhq/berth/handlers"
+	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
 	"github.com/berthhq/berth/swarm/alerts"
 	"github.com/berthhq/berth/swarm/backup"
+	"github.com/berthhq/berth/swarm/metrics"
 	"github.com/labstack/echo/v4"
 )
 
@@ -27,6 +29,20 @@ const alertCheckEvery = 5 * time.Second
 // offsiteCheckEvery is how often the off-site copier looks for copies due (a completed snapshot wakes it at once).
 const offsiteCheckEvery = 30 * time.Second
 
+// newCollector is the resource collection, reading every node's containers every
+// BERTH_RESOURCE_INTERVAL (15 s unless set).
+func newCollector(engine *swarm.Engine, st *store.Store, log *slog.Logger, getenv func(string) string) (*metrics.Collector, error) {
+	c := &metrics.Collector{Source: engine, Store: st, Log: log, Every: 15 * time.Second}
+	if v := getenv("BERTH_RESOURCE_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 5*time.Second || d > 10*time.Minute {
+			return nil, fmt.Errorf("BERTH_RESOURCE_INTERVAL is a duration from 5s to 10m, not %q", v)
+		}
+		c.Every = d
+	}
+	return c, nil
+}
+
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	var cfg config
 	var agents agentOptions
@@ -36,7 +52,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log, err := newLogger(cfg.LogFormat, stderr)
+	if err != nil {
+		return err
+	}
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -69,11 +88,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	copier := backup.NewOffsite(st, backups, log)
 	backups.Completed = copier.Queue
 	drills := &backup.Drills{St: st, Local: backups, Offsite: copier, Log: log}
+	resources, err := newCollector(engine, st, log, getenv)
+	if err != nil {
+		return err
+	}
 	monitor := &alerts.Monitor{Swarm: engine, Store: st, BackupDir: cfg.BackupDir, Link: cfg.PublicURL, Log: log,
 		Interval: func(ctx context.Context) time.Duration { return backup.Interval(ctx, st) }}
 	h := handlers.New(st, engine, backups, monitor, sessions, log, handlers.Config{
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
-		Offsite: copier, Drills: drills,
+		Offsite: copier, Drills: drills, Resources: resources,
 	})
 	monitor.Domains = h.DomainStates // checked at most once a minute (alerts.DomainsEvery)
 	e := echo.New()
@@ -95,6 +118,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	go backup.Schedule(bg, backups, st, log)
 	go copier.Run(bg, offsiteCheckEvery)
 	go drills.Schedule(bg)
+	go resources.Run(bg)
 	go upgradeAgents(bg, engine, log)
 	go monitor.Run(bg, alertCheckEvery)
 

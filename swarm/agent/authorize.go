@@ -91,12 +91,29 @@ func Authorize(ctx context.Context, g Grant, selfImage string, r Request, look L
 		case "GET /volumes", "GET /system/df", "GET /containers/json":
 			return nil
 		}
+	case ActStats:
+		return authorizeStats(ctx, r, seg, look)
 	case ActUpload, ActBackup, ActRestore:
 		return authorizeVolumeWork(ctx, g, selfImage, r, seg, look)
 	default:
 		return refuse("unknown action %q", g.Action)
 	}
 	return refuse("%s is not part of %s", call, g.Action)
+}
+
+// authorizeStats allows listing containers and reading a swarm task container's resource use, nothing else.
+func authorizeStats(ctx context.Context, r Request, seg []string, look Lookup) error {
+	switch {
+	case r.Method == http.MethodGet && r.Path == "/containers/json":
+		return nil
+	case r.Method == http.MethodGet && len(seg) == 3 && seg[0] == "containers" && seg[2] == "stats":
+		c, err := look.Container(ctx, seg[1])
+		if err != nil || !c.Task {
+			return refuse("resource use is read only of swarm task containers")
+		}
+		return nil
+	}
+	return refuse("%s %s is not part of reading resource use", r.Method, r.Path)
 }
 
 // authorizeTerminal allows inspecting the granted container and running execs in it.

@@ -76,6 +76,7 @@ func TestGrantsAllowOnlyTheirActionsCalls(t *testing.T) {
 	backup := Grant{Action: ActBackup, Volume: "data"}
 	restore := Grant{Action: ActRestore, Volume: "data"}
 	listing := Grant{Action: ActVolumes}
+	stats := Grant{Action: ActStats}
 	for _, tc := range []struct {
 		name string
 		g    Grant
@@ -98,6 +99,12 @@ func TestGrantsAllowOnlyTheirActionsCalls(t *testing.T) {
 		{"terminal: start another container's exec", terminal, Request{Method: "POST", Path: "/exec/x2/start"}, "another container"},
 		{"terminal: create a container", terminal, Request{Method: "POST", Path: "/containers/create", Body: spec(t, helper(nil))}, "not part of a terminal"},
 		{"terminal: copy files out", terminal, Request{Method: "GET", Path: "/containers/app1/archive"}, "not part of a terminal"},
+		{"stats: list containers", stats, Request{Method: "GET", Path: "/containers/json"}, ""},
+		{"stats: a task container's use", stats, Request{Method: "GET", Path: "/containers/app1/stats"}, ""},
+		{"stats: a container that is not a task", stats, Request{Method: "GET", Path: "/containers/plain/stats"}, "only of swarm task containers"},
+		{"stats: inspect a container", stats, Request{Method: "GET", Path: "/containers/app1/json"}, "not part of reading resource use"},
+		{"stats: exec", stats, Request{Method: "POST", Path: "/containers/app1/exec", Body: []byte(`{"Cmd":["sh"]}`)}, "not part of reading resource use"},
+		{"stats: copy files out", stats, Request{Method: "GET", Path: "/containers/app1/archive"}, "not part of reading resource use"},
 		{"listing: volumes and sizes", listing, Request{Method: "GET", Path: "/system/df"}, ""},
 		{"listing: remove a volume", listing, Request{Method: "DELETE", Path: "/volumes/data"}, "not part of volumes"},
 		{"listing: services", listing, Request{Method: "GET", Path: "/services"}, "not part of volumes"},

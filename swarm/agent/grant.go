@@ -20,6 +20,7 @@ const (
 	ActUpload   = "upload"   // writing an upload into one volume
 	ActBackup   = "backup"   // reading one volume's data
 	ActRestore  = "restore"  // writing an archive into one volume (created if missing)
+	ActStats    = "stats"    // reading the resource use of the node's task containers
 )
 
 // Grant is what the portal allows one piece of work on one node to do.

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -23,6 +24,7 @@ type MetricsEngine interface {
 // promMetrics holds Berth's Prometheus registry and its request counters.
 type promMetrics struct {
 	registry *prometheus.Registry
+	handler  http.Handler // the registry in Prometheus's text format
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 }
@@ -39,6 +41,7 @@ func newMetrics(h *Handlers) *promMetrics {
 	}
 	m.registry.MustRegister(m.requests, m.latency, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), swarmCollector{h})
+	m.handler = promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 	return m
 }
 
@@ -63,7 +66,7 @@ func (h *Handlers) measure(next echo.HandlerFunc) echo.HandlerFunc {
 
 // Metrics answers Prometheus's text format (an API token of any role).
 func (h *Handlers) Metrics(c echo.Context) error {
-	promhttp.HandlerFor(h.prom.registry, promhttp.HandlerOpts{}).ServeHTTP(c.Response(), c.Request())
+	h.prom.handler.ServeHTTP(c.Response(), c.Request())
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -73,6 +74,10 @@ func TestResourceUseOfABusyServiceShowsOnItsServiceAndNode(t *testing.T) {
 			cpu, _ := dockerStats(t, worker, burn)
 			return near(*svc.State.CPU, cpu, 0.1)
 		})
+		row := regexp.MustCompile(`(?s)<tr id="service-` + burn + `">.*?</tr>`).FindString(admin.get("/services?q=" + burn).Body)
+		if !regexp.MustCompile(`class="nowrap cpu">[01]\.[0-9]{2} cores?<`).MatchString(row) || !strings.Contains(row, `class="nowrap memory">`) {
+			t.Errorf("the Services list's row of %s lacks its CPU and memory: %s", burn, row)
+		}
 	})
 	step(t, "the service holding 64 MiB shows about 64 MiB, as docker stats does", func(t *testing.T) {
 		waitFor(t, 30*time.Second, "64 MiB on "+hold, func() bool {

@@ -14,6 +14,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/swarm/metrics"
 	"github.com/berthhq/berth/views"
 	"github.com/labstack/echo/v4"
 )
@@ -83,10 +84,18 @@ func (h *Handlers) serviceList(list []swarm.Service, f serviceFilter, stale stri
 	if f.Page < l.Pages {
 		l.NextQuery = f.query(f.Page + 1)
 	}
+	var use map[string]metrics.Use
+	if h.cfg.Resources != nil {
+		use = h.cfg.Resources.Latest().Services
+	}
 	for _, s := range shown {
-		l.Rows = append(l.Rows, views.ServiceRow{Name: s.Spec.Name, Image: s.Spec.Reference(), Mode: modeText(*s), Running: s.Running,
+		r := views.ServiceRow{Name: s.Spec.Name, Image: s.Spec.Reference(), Mode: modeText(*s), Running: s.Running,
 			Desired: s.Desired, Health: health(*s), Updated: views.FormatTime(s.UpdatedAt), Ago: views.Ago(s.UpdatedAt, now), Managed: s.Managed, HasWarn: len(s.Warnings) > 0,
-			Domains: h.domainTags(s.Spec.Domains)})
+			Domains: h.domainTags(s.Spec.Domains)}
+		if u, ok := use[s.Spec.Name]; ok {
+			r.CPU, r.Memory = views.Cores(u.CPU), views.Bytes(u.Memory)
+		}
+		l.Rows = append(l.Rows, r)
 	}
 	return l
 }

@@ -143,3 +143,19 @@ func Bytes(n int64) string {
 }
 
 func joinNames(names []string) string { return strings.Join(names, ", ") }
+
+// orDash shows a figure not known yet as a dash.
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// Cores says a CPU figure as a user reads it: "0.25 cores", "1.00 core".
+func Cores(c float64) string {
+	if c > 0.995 && c < 1.005 {
+		return "1.00 core"
+	}
+	return strconv.FormatFloat(c, 'f', 2, 64) + " cores"
+}

@@ -43,6 +43,17 @@ func newCollector(engine *swarm.Engine, st *store.Store, log *slog.Logger, geten
 	return c, nil
 }
 
+// memoryFacts hands the alert checks each service's memory against its limit, from the latest collection.
+func memoryFacts(resources *metrics.Collector) func() map[string]alerts.MemoryFact {
+	return func() map[string]alerts.MemoryFact {
+		out := map[string]alerts.MemoryFact{}
+		for name, u := range resources.Latest().Services {
+			out[name] = alerts.MemoryFact{Used: u.Memory, Limit: u.MemoryLimit}
+		}
+		return out
+	}
+}
+
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	var cfg config
 	var agents agentOptions
@@ -93,7 +104,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	monitor := &alerts.Monitor{Swarm: engine, Store: st, BackupDir: cfg.BackupDir, Link: cfg.PublicURL, Log: log,
-		Interval: func(ctx context.Context) time.Duration { return backup.Interval(ctx, st) }}
+		Interval: func(ctx context.Context) time.Duration { return backup.Interval(ctx, st) }, Memory: memoryFacts(resources)}
 	h := handlers.New(st, engine, backups, monitor, sessions, log, handlers.Config{
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
 		Offsite: copier, Drills: drills, Resources: resources,

@@ -3,6 +3,7 @@ package alerts
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 	"time"
 
@@ -42,7 +43,7 @@ func (s Settings) WithDefaults() Settings {
 // Rules are the tracker's timing for these settings.
 func (s Settings) Rules() Rules {
 	s = s.WithDefaults()
-	return Rules{Hold: map[string]time.Duration{KindServiceDegraded: s.DegradedFor}, ResolveAfter: 30 * time.Second, Repeat: s.RepeatEvery}
+	return Rules{Hold: map[string]time.Duration{KindServiceDegraded: s.DegradedFor, KindMemoryLimit: memoryLimitFor}, ResolveAfter: 30 * time.Second, Repeat: s.RepeatEvery}
 }
 
 // The kinds of alert, each on by default.
@@ -61,7 +62,11 @@ const (
 	KindAgent           = "agent"
 	KindDrillFailed     = "restore_drill_failed"
 	KindOffsiteFailed   = "offsite_copy_failed"
+	KindMemoryLimit     = "memory_limit"
 )
+
+// memoryLimitFor is how long a service stays over 90 % of its memory limit before its alert opens.
+const memoryLimitFor = 5 * time.Minute
 
 // Kinds names every kind in words, for the settings and the history.
 var Kinds = map[string]string{
@@ -73,6 +78,7 @@ var Kinds = map[string]string{
 	KindDomainDNS:   "a mapped domain no longer points at the swarm",
 	KindAgent:       "a node's agent is missing or on another version",
 	KindDrillFailed: "the last restore drill failed", KindOffsiteFailed: "a snapshot's off-site copy keeps failing",
+	KindMemoryLimit: "a service uses over 90 % of its memory limit for 5 minutes",
 }
 
 // Facts are what the checks look at, read from the live model and Berth's own records.
@@ -91,7 +97,11 @@ type Facts struct {
 	Agents         map[string]swarm.AgentState // by node id
 	LastDrill      DrillFact                   // the newest restore drill (zero: none)
 	FailedCopies   []CopyFact                  // off-site copies that failed at least three times
+	Memory         map[string]MemoryFact       // services' memory in use against their limit, by name
 }
+
+// MemoryFact is a service's memory in use and its limit, summed over its tasks (0: no limit).
+type MemoryFact struct{ Used, Limit int64 }
 
 // DrillFact is a restore drill's outcome.
 type DrillFact struct{ Snapshot, Status, Detail string }
@@ -155,6 +165,7 @@ func Check(f Facts, s Settings) []Condition {
 		}
 	}
 	checkBackups(f, s, add)
+	checkMemory(f, add)
 	for _, c := range f.Certificates {
 		switch left := c.NotAfter.Sub(f.Now); {
 		case c.Problem != "":
@@ -248,3 +259,19 @@ func checkBackups(f Facts, s Settings, add func(Condition)) {
 
 // daysLeft counts a part of a day as a day: ten days less a minute is 10 days left.
 func daysLeft(d time.Duration) int { return int(math.Ceil(d.Hours() / 24)) }
+
+// checkMemory names every service over 90 % of its memory limit.
+func checkMemory(f Facts, add func(Condition)) {
+	names := make([]string, 0, len(f.Memory))
+	for name := range f.Memory {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		m := f.Memory[name]
+		if m.Limit > 0 && float64(m.Used) > 0.9*float64(m.Limit) {
+			add(Condition{Kind: KindMemoryLimit, Object: "service:" + name, Title: fmt.Sprintf("%s uses %d %% of its memory limit", name, m.Used*100/m.Limit),
+				Detail: fmt.Sprintf("%d MiB in use of %d MiB allowed: at the limit its tasks are stopped and started again.", m.Used>>20, m.Limit>>20)})
+		}
+	}
+}

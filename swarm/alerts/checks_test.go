@@ -40,6 +40,8 @@ func TestChecksNameEachProblemAndItsObject(t *testing.T) {
 		{"a certificate with 30 days left", Facts{Certificates: []CertFact{{Name: "shop.example", NotAfter: now.Add(30 * 24 * time.Hour)}}}, "", ""},
 		{"the swarm locked", Facts{SwarmState: "locked"}, "swarm_locked swarm", "locked"},
 		{"the backup disk nearly full", Facts{DiskUsed: 93}, "backup_disk_full backups", "93 % full"},
+		{"a service near its memory limit", Facts{Memory: map[string]MemoryFact{"db": {Used: 950 << 20, Limit: 1 << 30}, "web": {Used: 800 << 20, Limit: 1 << 30}, "free": {Used: 5 << 30}}},
+			"memory_limit service:db", "950 MiB in use of 1024 MiB"},
 		{"a failed restore drill", Facts{LastDrill: DrillFact{Snapshot: "20261203T020000Z-abc", Status: "failed", Detail: "data/a.txt: missing"}}, "restore_drill_failed restore-drills", "data/a.txt: missing"},
 		{"an off-site copy failing", Facts{FailedCopies: []CopyFact{{Snapshot: "s1", Error: "connection refused", Attempts: 4}}}, "offsite_copy_failed backup:s1", "connection refused"},
 		{"an agent missing on a ready node", Facts{AgentsDeployed: true, Nodes: []swarm.NodeInfo{{ID: "n1", Hostname: "w1", Status: "ready"}},
@@ -73,5 +75,11 @@ func TestChecksNameEachProblemAndItsObject(t *testing.T) {
 	}
 	if got := Check(Facts{Now: now, SwarmState: "locked"}, Settings{Off: map[string]bool{KindSwarmLocked: true}}); len(got) != 0 {
 		t.Errorf("a kind turned off still alerts: %v", got)
+	}
+}
+
+func TestAServiceOverItsMemoryLimitWaitsFiveMinutes(t *testing.T) {
+	if got := (Settings{}).Rules().Hold[KindMemoryLimit]; got != 5*time.Minute {
+		t.Errorf("the memory limit alert holds for %s", got)
 	}
 }

@@ -37,6 +37,8 @@ type Monitor struct {
 	// Domains checks the mapped domains' DNS and certificates (nil: not checked); its
 	// answer is kept for DomainsEvery.
 	Domains func(context.Context) ([]swarm.DomainState, error)
+	// Memory is each service's memory in use against its limit, from the resource collection (nil: not checked).
+	Memory func() map[string]MemoryFact
 	// Backoff is the wait before each retry of a failed delivery; after the last, it is failed.
 	Backoff []time.Duration
 	Now     func() time.Time
@@ -194,6 +196,9 @@ func (m *Monitor) facts(ctx context.Context) (Facts, error) {
 	}
 	if m.Interval != nil {
 		f.BackupInterval = m.Interval(ctx)
+	}
+	if m.Memory != nil {
+		f.Memory = m.Memory()
 	}
 	f.DiskUsed = diskUsed(m.BackupDir)
 	if m.Domains != nil && f.SwarmState == "active" {

@@ -243,6 +243,20 @@ func TestOffsiteCopiesAreEncryptedListedAndVerified(t *testing.T) {
 			t.Errorf("the remote verifies' audit records, newest first: %+v", remoteRecs)
 		}
 	})
+	step(t, "a snapshot removed here keeps its bucket copy and loses its copy record", func(t *testing.T) {
+		if err := e.Backups.Target.Remove(snap.ID); err != nil {
+			t.Fatal(err)
+		}
+		e.Offsite.CopyDue(ctx)
+		if _, left := must(e.Store.OffsiteCopies(ctx)).value(t)[snap.ID]; left {
+			t.Error("the copy record of a snapshot gone from this machine stays")
+		}
+		var remote []apiSnapshot
+		e.mustAPI(t, e.admin, http.MethodGet, "/api/v1/backups/offsite/snapshots", nil, http.StatusOK).decode(t, &remote)
+		if len(remote) != 2 || remote[0].ID != snap.ID {
+			t.Errorf("the bucket's copies after the local one went: %+v", remote)
+		}
+	})
 }
 
 // verifyLocal verifies the local snapshot.

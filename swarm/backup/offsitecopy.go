@@ -51,6 +51,17 @@ func (o *Offsite) CopyDue(ctx context.Context) {
 		o.Log.Error("listing snapshots to copy", "error", err)
 		return
 	}
+	here := map[string]bool{}
+	for _, id := range local {
+		here[id] = true
+	}
+	for id := range copies { // retention removed it here; the bucket lists its own copies
+		if !here[id] {
+			if err := o.St.ForgetOffsiteCopy(ctx, id); err != nil {
+				o.Log.Error("forgetting a pruned snapshot's copy", "snapshot", id, "error", err)
+			}
+		}
+	}
 	copied := false
 	for _, id := range local {
 		c, ok := copies[id]

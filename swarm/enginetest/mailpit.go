@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -25,8 +24,7 @@ type Mailpit struct {
 	SMTPHost string
 	SMTPPort int
 	api      string
-	cmd      *exec.Cmd
-	args     []string
+	serverProcess
 }
 
 // MailMessage is one message as mailpit lists it.
@@ -58,6 +56,8 @@ func startMailpit(t testing.TB, users string) *Mailpit {
 		t.Skip("no mail server: run the tests with the test command (go run ./cmd/testenv)")
 	}
 	m := &Mailpit{SMTPHost: "127.0.0.1", SMTPPort: freePort(t)}
+	m.name, m.wait = "mailpit", 15*time.Second
+	m.addr = net.JoinHostPort(m.SMTPHost, strconv.Itoa(m.SMTPPort))
 	web := freePort(t)
 	m.api = fmt.Sprintf("http://127.0.0.1:%d", web)
 	m.args = []string{"--smtp", fmt.Sprintf("127.0.0.1:%d", m.SMTPPort), "--listen", fmt.Sprintf("127.0.0.1:%d", web),
@@ -73,32 +73,6 @@ func startMailpit(t testing.TB, users string) *Mailpit {
 	}
 	t.Cleanup(m.Stop)
 	return m
-}
-
-// Start runs the server (again, after Stop, on the same ports) and waits until it answers.
-func (m *Mailpit) Start() error {
-	m.cmd = exec.Command(m.args[0], m.args[1:]...)
-	if err := m.cmd.Start(); err != nil {
-		return fmt.Errorf("start mailpit: %w", err)
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", net.JoinHostPort(m.SMTPHost, strconv.Itoa(m.SMTPPort)), time.Second); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("mailpit did not answer on port %d", m.SMTPPort)
-}
-
-// Stop ends the server.
-func (m *Mailpit) Stop() {
-	if m.cmd != nil && m.cmd.Process != nil {
-		m.cmd.Process.Kill()
-		m.cmd.Wait()
-		m.cmd = nil
-	}
 }
 
 // Messages lists what arrived, newest first.

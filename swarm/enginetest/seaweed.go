@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -30,8 +28,7 @@ type S3 struct {
 	SecretKey string
 	Dir       string // where it keeps its data, for tests that look at the stored bytes
 	port      int
-	args      []string
-	cmd       *exec.Cmd
+	serverProcess
 }
 
 // StartS3 starts an S3 server on free local ports, stopped when the test ends.
@@ -57,6 +54,8 @@ func StartS3(t testing.TB) *S3 {
 	}
 	data := filepath.Join(s.Dir, "data")
 	os.MkdirAll(data, 0o700)
+	s.name, s.wait, s.log = "weed's S3", 60*time.Second, filepath.Join(s.Dir, "weed.log")
+	s.addr = "127.0.0.1:" + strconv.Itoa(s.port)
 	s.args = []string{bin, "server", "-dir=" + data, "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
 		"-master.port=" + strconv.Itoa(freePort(t)), "-volume.port=" + strconv.Itoa(freePort(t)), "-filer.port=" + strconv.Itoa(freePort(t)),
 		"-master.port.grpc=" + strconv.Itoa(freePort(t)), "-volume.port.grpc=" + strconv.Itoa(freePort(t)), "-filer.port.grpc=" + strconv.Itoa(freePort(t)),
@@ -67,34 +66,6 @@ func StartS3(t testing.TB) *S3 {
 	}
 	t.Cleanup(s.Stop)
 	return s
-}
-
-// Start runs the server (again, after Stop, on the same ports and data) and waits until S3 answers.
-func (s *S3) Start() error {
-	s.cmd = exec.Command(s.args[0], s.args[1:]...)
-	logf, _ := os.OpenFile(filepath.Join(s.Dir, "weed.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	if err := s.cmd.Start(); err != nil {
-		return fmt.Errorf("start weed: %w", err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(s.port), time.Second); err == nil {
-			c.Close()
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("weed's S3 did not answer on port %d (see %s)", s.port, filepath.Join(s.Dir, "weed.log"))
-}
-
-// Stop ends the server.
-func (s *S3) Stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Kill()
-		s.cmd.Wait()
-		s.cmd = nil
-	}
 }
 
 // MakeBucket creates a bucket (as an admin would before pointing Berth at it).

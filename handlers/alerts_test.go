@@ -242,7 +242,12 @@ func TestAlertDeliveriesSurviveAMailServerOutageAndARestart(t *testing.T) {
 	defer stop2()
 	step(t, "after Berth restarts and the server is back, the pending email goes, and the history says so", func(t *testing.T) {
 		waitFor(t, 60*time.Second, "the loop's email", func() bool { return count(subjects(t, mail), "restarts in a loop") == 1 })
-		ds := must(ts2.Store.AlertDeliveries(ctx, alertID)).value(t)
+		// The server has the message before Berth records the try: wait for the record too.
+		var ds []store.AlertDelivery
+		waitFor(t, 10*time.Second, "the delivery recorded as sent", func() bool {
+			ds = must(ts2.Store.AlertDeliveries(ctx, alertID)).value(t)
+			return len(ds) == 1 && ds[0].State == "sent"
+		})
 		if len(ds) != 1 || ds[0].State != "sent" || ds[0].Attempts < 2 || ds[0].LastError == "" {
 			t.Errorf("delivery after the outage: %+v", ds)
 		}

@@ -333,6 +333,8 @@ func TestAgentRefusesWhatThePortalDidNotSign(t *testing.T) {
 		{"a listing grant used to create a container", http.MethodPost, "/containers/create", grant(agent.Grant{Action: agent.ActVolumes}), "not part of volumes", privileged},
 		{"an upload grant used for a privileged container with the host's root", http.MethodPost, "/containers/create", grant(agent.Grant{Action: agent.ActUpload, Volume: "v"}), "host access", privileged},
 		{"an upload grant used to list services", http.MethodGet, "/services", grant(agent.Grant{Action: agent.ActUpload, Volume: "v"}), "not part of upload", nil},
+		{"a listing grant used to read the node's memory and disk", http.MethodGet, agent.HostPath, grant(agent.Grant{Action: agent.ActVolumes}), "only with a grant for resource use", nil},
+		{"a resource-use grant used to read stats of a container that is no task", http.MethodGet, "/containers/nonexistent/stats", grant(agent.Grant{Action: agent.ActStats}), "only of swarm task containers", nil},
 		{"a terminal grant used for another container", http.MethodPost, "/containers/" + "nonexistent" + "/exec", grant(agent.Grant{Action: agent.ActTerminal, Container: "abc"}), "another container", []byte(`{"Cmd":["sh"]}`)},
 	} {
 		code, body, err := call(portal, tc.method, tc.path, tc.grant, tc.body)

@@ -178,7 +178,7 @@ func TestAlertDeliveriesSurviveAMailServerOutageAndARestart(t *testing.T) {
 	s.mustAPI(t, token, http.MethodPost, "/api/v1/alerts/channels", map[string]any{"kind": "email", "name": "On-call", "host": mail.SMTPHost,
 		"port": mail.SMTPPort, "security": "none", "from": "berth@example.com", "to": []string{"ops@example.com"}}, http.StatusCreated)
 	admin.get("/alerts")
-	form := url.Values{"degraded_minutes": {"60"}, "restart_failures": {"2"}, "cert_days": {"14"}, "disk_percent": {"99"}, "repeat_hours": {"4"}}
+	form := url.Values{"degraded_minutes": {"60"}, "restart_failures": {"2"}, "cert_days": {"14"}, "disk_percent": {"99"}, "repeat_hours": {"4"}, "memory_percent": {"90"}, "memory_minutes": {"5"}}
 	for kind := range alerts.Kinds {
 		if kind != alerts.KindServiceDegraded { // the crashing service is short of tasks too: only its loop is asked for
 			form.Set("on_"+kind, "on")

@@ -94,7 +94,9 @@ func startServer(t testing.TB, dataDir, dockerHost string) *testServer {
 	copier.Backoff = 500 * time.Millisecond // the fault tests wait for a retry
 	backups.Completed = copier.Queue
 	drills := &backup.Drills{St: st, Local: backups, Offsite: copier, Log: log}
-	resources := &metrics.Collector{Source: eng, Store: st, Log: log, Every: time.Second}
+	resources := &metrics.Collector{Source: eng, Store: st, Log: log, Every: time.Second,
+		Collected: func() { eng.Announce(swarm.Change{Kind: "resources"}) }}
+	monitor.Memory = resources.MemoryFacts // as serve does
 	h := New(st, eng, backups, monitor, NewSessionManager(st, false), log, Config{Offsite: copier, Drills: drills, Resources: resources})
 	go copier.Run(watchCtx, 2*time.Second)
 	e := echo.New()

@@ -90,12 +90,16 @@ var (
 	descServiceMem   = prometheus.NewDesc("berth_service_memory_bytes", "A service's memory in use on a node (page cache the kernel may drop left out).", []string{"service", "stack", "node"}, nil)
 	descNodeCPU      = prometheus.NewDesc("berth_node_cpu_cores", "CPU used by a node's task containers, in cores.", []string{"node"}, nil)
 	descNodeMem      = prometheus.NewDesc("berth_node_memory_bytes", "Memory in use by a node's task containers.", []string{"node"}, nil)
+	descHostMem      = prometheus.NewDesc("berth_node_host_memory_used_bytes", "Memory in use on the whole node (its total less what the kernel reports available).", []string{"node"}, nil)
+	descHostMemTotal = prometheus.NewDesc("berth_node_host_memory_total_bytes", "The node's memory.", []string{"node"}, nil)
+	descDiskUsed     = prometheus.NewDesc("berth_node_disk_used_bytes", "Bytes in use on the disk of the node's Docker data root.", []string{"node"}, nil)
+	descDiskTotal    = prometheus.NewDesc("berth_node_disk_total_bytes", "The size of the disk of the node's Docker data root.", []string{"node"}, nil)
 )
 
 func (s swarmCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descModelReady, descServices, descDesired, descRunning, descTasks, descNodes,
 		descBackupRuns, descLastBackup, descLastDuration, descAlertsOpen, descCopies, descLastDrill,
-		descServiceCPU, descServiceMem, descNodeCPU, descNodeMem} {
+		descServiceCPU, descServiceMem, descNodeCPU, descNodeMem, descHostMem, descHostMemTotal, descDiskUsed, descDiskTotal} {
 		ch <- d
 	}
 }
@@ -143,6 +147,12 @@ func (s swarmCollector) Collect(ch chan<- prometheus.Metric) {
 		for node, u := range use.Nodes {
 			gauge(descNodeCPU, u.CPU, node)
 			gauge(descNodeMem, float64(u.Memory), node)
+		}
+		for node, u := range use.Hosts {
+			gauge(descHostMem, float64(u.MemoryUsed), node)
+			gauge(descHostMemTotal, float64(u.MemoryTotal), node)
+			gauge(descDiskUsed, float64(u.DiskUsed), node)
+			gauge(descDiskTotal, float64(u.DiskTotal), node)
 		}
 	}
 	s.collectRecords(ctx, gauge)

@@ -68,7 +68,7 @@ func (h *Handlers) nodeRowsAndAgents(c echo.Context) ([]views.NodeRow, views.Age
 		panel.Current = panel.Current && agents[n.ID].Current
 		rows = append(rows, r)
 	}
-	return rows, panel, nil
+	return rows, panel, h.addNodeUse(ctx, rows)
 }
 
 // swarmLock reads whether this manager is locked and whether autolock is on.
@@ -164,9 +164,9 @@ func (h *Handlers) NodesLive(c echo.Context) error {
 	return fragment(c, http.StatusOK, views.NodesTable(rows))
 }
 
-// NodesEvents pushes the nodes table again whenever a node or a task changes.
+// NodesEvents pushes the nodes table again whenever a node or a task changes, or new figures are collected.
 func (h *Handlers) NodesEvents(c echo.Context) error {
-	return h.streamFragments(c, "nodes", func(ch swarm.Change) bool { return ch.Kind == "node" || ch.Kind == "task" },
+	return h.streamFragments(c, "nodes", func(ch swarm.Change) bool { return ch.Kind == "node" || ch.Kind == "task" || ch.Kind == "resources" },
 		func() (templ.Component, error) {
 			rows, err := h.nodeRows(c)
 			return views.NodesTable(rows), err
@@ -210,6 +210,10 @@ func (h *Handlers) nodeDetail(c echo.Context) (views.NodeDetail, []swarm.NodeInf
 // renderNode renders the node page; every answer (a refusal's too) lists the node's volumes.
 func (h *Handlers) renderNode(c echo.Context, status int, d views.NodeDetail) error {
 	if err := h.nodeVolumes(c, &d); err != nil {
+		return err
+	}
+	var err error
+	if d.Usage, err = h.nodeUsage(c.Request().Context(), d.Node, rangeOf(c)); err != nil {
 		return err
 	}
 	p := h.page(c, "Node "+d.Node.Hostname, "nodes")

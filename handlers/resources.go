@@ -8,9 +8,11 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Resources is what pages and the API read of the resource collection: its latest figures.
+// Resources is what pages and the API read of the resource collection: its latest
+// figures, and each task's over the last hour.
 type Resources interface {
 	Latest() metrics.Current
+	TaskHistory(service string, from time.Time) []metrics.TaskPoint
 }
 
 // resourceRanges are the ranges a graph or the API can ask for, each with the step it is drawn in.

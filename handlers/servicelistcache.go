@@ -74,6 +74,9 @@ func (h *Handlers) renderedServiceList(ctx context.Context, f serviceFilter) (vi
 		return views.ServiceList{}, nil, err
 	}
 	key, stale, now := f.query(f.Page), h.staleNote(), time.Now()
+	if h.cfg.Resources != nil {
+		key += "@" + h.cfg.Resources.Latest().At.String() // new figures render anew
+	}
 	if r, ok := h.listCache.get(key, snapshot, stale, now); ok {
 		return r.list, templ.Raw(r.html), nil
 	}

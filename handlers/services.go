@@ -110,10 +110,10 @@ func (h *Handlers) ServicesPage(c echo.Context) error {
 	return h.render(c, http.StatusOK, p, views.ServicesPage(p, l, table))
 }
 
-// ServicesEvents pushes the list's page again whenever a service or task changes.
+// ServicesEvents pushes the list's page again whenever a service or task changes, or new figures are collected.
 func (h *Handlers) ServicesEvents(c echo.Context) error {
 	f := parseServiceFilter(c)
-	return h.streamFragments(c, "services", func(ch swarm.Change) bool { return ch.Kind == "service" || ch.Kind == "task" },
+	return h.streamFragments(c, "services", func(ch swarm.Change) bool { return ch.Kind == "service" || ch.Kind == "task" || ch.Kind == "resources" },
 		func() (templ.Component, error) {
 			_, table, err := h.renderedServiceList(c.Request().Context(), f)
 			return table, err
@@ -147,6 +147,9 @@ func (h *Handlers) renderService(c echo.Context, status int, name string, edit f
 		return err
 	}
 	d.Notice = h.popNotice(c)
+	if d.Usage, err = h.serviceUsage(c.Request().Context(), d.Name, rangeOf(c)); err != nil {
+		return err
+	}
 	if edit != nil {
 		edit(&d)
 	}

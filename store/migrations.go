@@ -210,7 +210,8 @@ var migrations = []string{
 		bytes INTEGER NOT NULL DEFAULT 0,
 		detail TEXT NOT NULL DEFAULT ''
 	);`,
-	// 9: services' and nodes' resource use, at three resolutions (swarm/metrics keeps them bounded).
+	// 9: services' and nodes' resource use, at three resolutions (swarm/metrics keeps them bounded); a node's
+	// host_memory and disk_used are its whole memory and data-root disk in use.
 	`CREATE TABLE resource_samples (
 		kind TEXT NOT NULL CHECK (kind IN ('service', 'node')),
 		name TEXT NOT NULL,
@@ -223,6 +224,8 @@ var migrations = []string{
 		net_tx REAL NOT NULL DEFAULT 0,
 		block_read REAL NOT NULL DEFAULT 0,
 		block_write REAL NOT NULL DEFAULT 0,
+		host_memory INTEGER NOT NULL DEFAULT 0,
+		disk_used INTEGER NOT NULL DEFAULT 0,
 		PRIMARY KEY (kind, name, step, t)
 	) WITHOUT ROWID;`,
 }

@@ -20,6 +20,8 @@ type ResourceSample struct {
 	NetTx       float64
 	BlockRead   float64
 	BlockWrite  float64
+	HostMemory  int64 // a node's: memory in use on the whole node
+	DiskUsed    int64 // a node's: bytes in use on the disk of Docker's data root
 }
 
 // ResourceTier keeps samples of one resolution for a while; the next tier averages them after.
@@ -28,14 +30,14 @@ type ResourceTier struct{ Step, Keep time.Duration }
 // SaveResourceSamples adds samples (one reading replaces another of the same series and time).
 func (s *Store) SaveResourceSamples(ctx context.Context, samples []ResourceSample) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO resource_samples (kind, name, step, t, cpu, memory, memory_limit, net_rx, net_tx, block_read, block_write)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO resource_samples (kind, name, step, t, cpu, memory, memory_limit, net_rx, net_tx, block_read, block_write, host_memory, disk_used)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return fmt.Errorf("save resource samples: %w", err)
 		}
 		defer stmt.Close()
 		for _, r := range samples {
-			if _, err := stmt.ExecContext(ctx, r.Kind, r.Name, int64(r.Step/time.Second), r.T.Unix(), r.CPU, r.Memory, r.MemoryLimit, r.NetRx, r.NetTx, r.BlockRead, r.BlockWrite); err != nil {
+			if _, err := stmt.ExecContext(ctx, r.Kind, r.Name, int64(r.Step/time.Second), r.T.Unix(), r.CPU, r.Memory, r.MemoryLimit, r.NetRx, r.NetTx, r.BlockRead, r.BlockWrite, r.HostMemory, r.DiskUsed); err != nil {
 				return fmt.Errorf("save resource samples: %w", err)
 			}
 		}
@@ -57,8 +59,9 @@ func (s *Store) DownsampleResources(ctx context.Context, now time.Time, tiers []
 			}
 			next := int64(tiers[i+1].Step / time.Second)
 			cutoff := now.Add(-tier.Keep).Unix() / next * next // only whole buckets move
-			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO resource_samples (kind, name, step, t, cpu, memory, memory_limit, net_rx, net_tx, block_read, block_write)
-				SELECT kind, name, ?, t / ? * ?, avg(cpu), CAST(avg(memory) AS INTEGER), max(memory_limit), avg(net_rx), avg(net_tx), avg(block_read), avg(block_write)
+			if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO resource_samples (kind, name, step, t, cpu, memory, memory_limit, net_rx, net_tx, block_read, block_write, host_memory, disk_used)
+				SELECT kind, name, ?, t / ? * ?, avg(cpu), CAST(avg(memory) AS INTEGER), max(memory_limit), avg(net_rx), avg(net_tx), avg(block_read), avg(block_write),
+					CAST(avg(host_memory) AS INTEGER), CAST(avg(disk_used) AS INTEGER)
 				FROM resource_samples WHERE step = ? AND t < ? GROUP BY kind, name, t / ?`, next, next, next, step, cutoff, next); err != nil {
 				return fmt.Errorf("downsample resource samples: %w", err)
 			}
@@ -73,22 +76,38 @@ func (s *Store) DownsampleResources(ctx context.Context, now time.Time, tiers []
 // ResourceSamples returns a series from a time on in buckets of step, oldest first: each
 // bucket averages the samples of whichever resolution holds that time.
 func (s *Store) ResourceSamples(ctx context.Context, kind, name string, step time.Duration, from time.Time) ([]ResourceSample, error) {
+	all, err := s.resourceSeries(ctx, kind, name, step, from)
+	return all[name], err
+}
+
+// ResourceSeries is ResourceSamples for every series of a kind at once, by name.
+func (s *Store) ResourceSeries(ctx context.Context, kind string, step time.Duration, from time.Time) (map[string][]ResourceSample, error) {
+	return s.resourceSeries(ctx, kind, "", step, from)
+}
+
+// resourceSeries reads one series by name, or every series of the kind when name is "".
+func (s *Store) resourceSeries(ctx context.Context, kind, name string, step time.Duration, from time.Time) (map[string][]ResourceSample, error) {
 	sec := int64(step / time.Second)
-	rows, err := s.db.QueryContext(ctx, `SELECT t / ? * ? AS b, avg(cpu), CAST(avg(memory) AS INTEGER), max(memory_limit), avg(net_rx), avg(net_tx), avg(block_read), avg(block_write)
-		FROM resource_samples WHERE kind = ? AND name = ? AND step <= ? AND t >= ? GROUP BY b ORDER BY b`, sec, sec, kind, name, sec, from.Unix())
+	which, args := "", []any{sec, sec, kind, sec, from.Unix()}
+	if name != "" { // a condition of its own, so the primary key finds the series
+		which, args = "AND name = ?", []any{sec, sec, kind, name, sec, from.Unix()}
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT name, t / ? * ? AS b, avg(cpu), CAST(avg(memory) AS INTEGER), max(memory_limit), avg(net_rx), avg(net_tx), avg(block_read), avg(block_write),
+		CAST(avg(host_memory) AS INTEGER), CAST(avg(disk_used) AS INTEGER)
+		FROM resource_samples WHERE kind = ? `+which+` AND step <= ? AND t >= ? GROUP BY name, b ORDER BY name, b`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read resource samples: %w", err)
 	}
 	defer rows.Close()
-	var out []ResourceSample
+	out := map[string][]ResourceSample{}
 	for rows.Next() {
-		r := ResourceSample{Kind: kind, Name: name, Step: step}
+		r := ResourceSample{Kind: kind, Step: step}
 		var t int64
-		if err := rows.Scan(&t, &r.CPU, &r.Memory, &r.MemoryLimit, &r.NetRx, &r.NetTx, &r.BlockRead, &r.BlockWrite); err != nil {
+		if err := rows.Scan(&r.Name, &t, &r.CPU, &r.Memory, &r.MemoryLimit, &r.NetRx, &r.NetTx, &r.BlockRead, &r.BlockWrite, &r.HostMemory, &r.DiskUsed); err != nil {
 			return nil, fmt.Errorf("read resource samples: %w", err)
 		}
 		r.T = time.Unix(t, 0).UTC()
-		out = append(out, r)
+		out[r.Name] = append(out[r.Name], r)
 	}
 	return out, rows.Err()
 }

@@ -87,7 +87,7 @@ func (e *Engine) On(ctx context.Context, n NodeInfo, g agent.Grant) (*Engine, er
 		return nil, err
 	}
 	return &Engine{cli: cli, log: e.log, last: Status{Reachable: true, SwarmState: "active", NodeName: n.Hostname},
-		remote: &remoteNode{node: n.Hostname, image: image, grant: signed}}, nil
+		remote: &remoteNode{node: n.Hostname, image: image, grant: signed, url: agentURL(l.tls != nil, addr)}}, nil
 }
 
 // overlayAddr is the agent task's address on Berth's overlay network.
@@ -112,7 +112,7 @@ func (l *agentLink) pool(addr string) *http.Transport {
 	if t, ok := l.pools[addr]; ok {
 		return t
 	}
-	t := &http.Transport{TLSClientConfig: l.tls, MaxIdleConnsPerHost: 4, IdleConnTimeout: 30 * time.Second, TLSHandshakeTimeout: 10 * time.Second}
+	t := &http.Transport{TLSClientConfig: l.tls, MaxIdleConnsPerHost: statsAtOnce, IdleConnTimeout: 30 * time.Second, TLSHandshakeTimeout: 10 * time.Second}
 	l.pools[addr] = t
 	return t
 }
@@ -122,4 +122,13 @@ type remoteNode struct {
 	node  string // hostname
 	image string // the agents' image, which helpers there run
 	grant string // the signed grant every call carries
+	url   string // the agent's own address, for its answers that are not engine calls
+}
+
+// agentURL is an agent's base address.
+func agentURL(tls bool, addr string) string {
+	if tls {
+		return "https://" + addr
+	}
+	return "http://" + addr
 }

@@ -49,6 +49,8 @@ type Engine struct {
 	socket atomic.Pointer[string]
 	// facts holds each node's volumes as last read in the background (volumefacts.go).
 	facts volumeFacts
+	// dataRoot is where this node's engine keeps its data, as this process sees it (hostuse.go).
+	dataRoot atomic.Pointer[string]
 	// calls counts engine API calls by the route that made them (origin.go).
 	calls sync.Map
 }

@@ -20,7 +20,7 @@ const (
 
 // Change says what moved in the swarm, for pages that follow it live.
 type Change struct {
-	Kind      string // service, task, node, config, secret, network, model
+	Kind      string // service, task, node, config, secret, network, model, resources (Announce)
 	ID        string
 	ServiceID string // for task changes (and service changes, the service itself)
 }

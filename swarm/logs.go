@@ -80,6 +80,14 @@ func (e *Engine) Subscribe() (<-chan Change, func()) {
 	return e.model.Subscribe()
 }
 
+// Announce tells the live model's subscribers of a change the model does not see itself
+// (Kind "resources": a resource collection has finished).
+func (e *Engine) Announce(c Change) {
+	if e.model != nil {
+		e.model.notify(c)
+	}
+}
+
 // ModelState says whether pages show the live state, and since when they do not.
 func (e *Engine) ModelState() (ready bool, syncedAt time.Time, lastError string) {
 	if e.model == nil {

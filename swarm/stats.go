@@ -23,8 +23,10 @@ type ContainerUse struct {
 	BlockRead, BlockWrite    uint64
 }
 
-// statsAtOnce is how many containers' figures are read at the same time on one node.
-const statsAtOnce = 4
+// statsAtOnce is how many containers' figures are read at the same time on one node: the
+// engine answers a one-shot reading at its stats collector's next tick (once a second), so
+// readings waiting together share a tick.
+const statsAtOnce = 16
 
 // NodeUse reads the resource use of every running task container on a node (through
 // its agent when it is not this engine's node, with a grant for that alone).

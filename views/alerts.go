@@ -41,6 +41,7 @@ type ChannelForm struct {
 // AlertSettingsForm is the thresholds an admin sets, and which kinds of alert are on.
 type AlertSettingsForm struct {
 	DegradedMinutes, RestartFailures, CertDays, DiskPercent, RepeatHours string
+	MemoryPercent, MemoryMinutes                                         string
 	Kinds                                                                []KindSwitch
 	Errors                                                               FieldErrors
 }

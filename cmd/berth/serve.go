@@ -32,7 +32,8 @@ const offsiteCheckEvery = 30 * time.Second
 // newCollector is the resource collection, reading every node's containers every
 // BERTH_RESOURCE_INTERVAL (15 s unless set).
 func newCollector(engine *swarm.Engine, st *store.Store, log *slog.Logger, getenv func(string) string) (*metrics.Collector, error) {
-	c := &metrics.Collector{Source: engine, Store: st, Log: log, Every: 15 * time.Second}
+	c := &metrics.Collector{Source: engine, Store: st, Log: log, Every: 15 * time.Second,
+		Collected: func() { engine.Announce(swarm.Change{Kind: "resources"}) }}
 	if v := getenv("BERTH_RESOURCE_INTERVAL"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 5*time.Second || d > 10*time.Minute {
@@ -41,17 +42,6 @@ func newCollector(engine *swarm.Engine, st *store.Store, log *slog.Logger, geten
 		c.Every = d
 	}
 	return c, nil
-}
-
-// memoryFacts hands the alert checks each service's memory against its limit, from the latest collection.
-func memoryFacts(resources *metrics.Collector) func() map[string]alerts.MemoryFact {
-	return func() map[string]alerts.MemoryFact {
-		out := map[string]alerts.MemoryFact{}
-		for name, u := range resources.Latest().Services {
-			out[name] = alerts.MemoryFact{Used: u.Memory, Limit: u.MemoryLimit}
-		}
-		return out
-	}
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
@@ -104,7 +94,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	monitor := &alerts.Monitor{Swarm: engine, Store: st, BackupDir: cfg.BackupDir, Link: cfg.PublicURL, Log: log,
-		Interval: func(ctx context.Context) time.Duration { return backup.Interval(ctx, st) }, Memory: memoryFacts(resources)}
+		Interval: func(ctx context.Context) time.Duration { return backup.Interval(ctx, st) }, Memory: resources.MemoryFacts}
 	h := handlers.New(st, engine, backups, monitor, sessions, log, handlers.Config{
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
 		Offsite: copier, Drills: drills, Resources: resources,

@@ -49,6 +49,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := Request{Method: r.Method, Path: APIPath(r.URL.Path)}
+	if req.Path == HostPath {
+		s.answerHost(w, r, g)
+		return
+	}
 	if NeedsBody(req.Method, req.Path) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxCheckedBody+1))
 		if err != nil || len(body) > maxCheckedBody {
@@ -71,6 +75,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.reverseProxy().ServeHTTP(w, r)
+}
+
+// answerHost answers the node's memory and disk use to a grant for reading resource use.
+func (s *Server) answerHost(w http.ResponseWriter, r *http.Request, g Grant) {
+	if g.Action != ActStats || r.Method != http.MethodGet {
+		writeRefusal(w, "the node's memory and disk are read only with a grant for resource use")
+		return
+	}
+	u, err := ReadHost("/")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(u)
 }
 
 // streamBuffer is how much the agent moves at a time between the portal and the engine:

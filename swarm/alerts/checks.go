@@ -17,6 +17,8 @@ type Settings struct {
 	CertDays        int           // days before a certificate's expiry (default 14)
 	DiskPercent     float64       // the backup directory's disk this full (default 90)
 	RepeatEvery     time.Duration // reminders of an open alert (default 4 hours)
+	MemoryPercent   float64       // a service's memory against its limit (default 90)
+	MemoryFor       time.Duration // ... held this long (default 5 minutes)
 	Off             map[string]bool
 }
 
@@ -37,13 +39,19 @@ func (s Settings) WithDefaults() Settings {
 	if s.RepeatEvery <= 0 {
 		s.RepeatEvery = 4 * time.Hour
 	}
+	if s.MemoryPercent <= 0 {
+		s.MemoryPercent = 90
+	}
+	if s.MemoryFor <= 0 {
+		s.MemoryFor = 5 * time.Minute
+	}
 	return s
 }
 
 // Rules are the tracker's timing for these settings.
 func (s Settings) Rules() Rules {
 	s = s.WithDefaults()
-	return Rules{Hold: map[string]time.Duration{KindServiceDegraded: s.DegradedFor, KindMemoryLimit: memoryLimitFor}, ResolveAfter: 30 * time.Second, Repeat: s.RepeatEvery}
+	return Rules{Hold: map[string]time.Duration{KindServiceDegraded: s.DegradedFor, KindMemoryLimit: s.MemoryFor}, ResolveAfter: 30 * time.Second, Repeat: s.RepeatEvery}
 }
 
 // The kinds of alert, each on by default.
@@ -65,9 +73,6 @@ const (
 	KindMemoryLimit     = "memory_limit"
 )
 
-// memoryLimitFor is how long a service stays over 90 % of its memory limit before its alert opens.
-const memoryLimitFor = 5 * time.Minute
-
 // Kinds names every kind in words, for the settings and the history.
 var Kinds = map[string]string{
 	KindNodeDown: "a node is down", KindManagerLost: "a manager is unreachable (quorum at risk)",
@@ -78,7 +83,7 @@ var Kinds = map[string]string{
 	KindDomainDNS:   "a mapped domain no longer points at the swarm",
 	KindAgent:       "a node's agent is missing or on another version",
 	KindDrillFailed: "the last restore drill failed", KindOffsiteFailed: "a snapshot's off-site copy keeps failing",
-	KindMemoryLimit: "a service uses over 90 % of its memory limit for 5 minutes",
+	KindMemoryLimit: "a service uses more of its memory limit than set above, for as long as set",
 }
 
 // Facts are what the checks look at, read from the live model and Berth's own records.
@@ -165,7 +170,7 @@ func Check(f Facts, s Settings) []Condition {
 		}
 	}
 	checkBackups(f, s, add)
-	checkMemory(f, add)
+	checkMemory(f, s.WithDefaults().MemoryPercent, add)
 	for _, c := range f.Certificates {
 		switch left := c.NotAfter.Sub(f.Now); {
 		case c.Problem != "":
@@ -260,8 +265,8 @@ func checkBackups(f Facts, s Settings, add func(Condition)) {
 // daysLeft counts a part of a day as a day: ten days less a minute is 10 days left.
 func daysLeft(d time.Duration) int { return int(math.Ceil(d.Hours() / 24)) }
 
-// checkMemory names every service over 90 % of its memory limit.
-func checkMemory(f Facts, add func(Condition)) {
+// checkMemory names every service over percent of its memory limit.
+func checkMemory(f Facts, percent float64, add func(Condition)) {
 	names := make([]string, 0, len(f.Memory))
 	for name := range f.Memory {
 		names = append(names, name)
@@ -269,7 +274,7 @@ func checkMemory(f Facts, add func(Condition)) {
 	sort.Strings(names)
 	for _, name := range names {
 		m := f.Memory[name]
-		if m.Limit > 0 && float64(m.Used) > 0.9*float64(m.Limit) {
+		if m.Limit > 0 && float64(m.Used) > percent/100*float64(m.Limit) {
 			add(Condition{Kind: KindMemoryLimit, Object: "service:" + name, Title: fmt.Sprintf("%s uses %d %% of its memory limit", name, m.Used*100/m.Limit),
 				Detail: fmt.Sprintf("%d MiB in use of %d MiB allowed: at the limit its tasks are stopped and started again.", m.Used>>20, m.Limit>>20)})
 		}

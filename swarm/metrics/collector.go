@@ -11,6 +11,7 @@ import (
 
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/swarm/alerts"
 	units "github.com/docker/go-units"
 )
 
@@ -22,6 +23,7 @@ type Source interface {
 	Nodes(ctx context.Context) ([]swarm.NodeInfo, error)
 	Services(ctx context.Context) ([]swarm.Service, error)
 	NodeUse(ctx context.Context, n swarm.NodeInfo) ([]swarm.ContainerUse, error)
+	NodeHost(ctx context.Context, n swarm.NodeInfo) (swarm.HostUse, error)
 }
 
 // Use is a service's or a node's resource use over the last collection.
@@ -40,13 +42,21 @@ func (u *Use) add(o Use) {
 	u.NetRx, u.NetTx, u.BlockRead, u.BlockWrite = u.NetRx+o.NetRx, u.NetTx+o.NetTx, u.BlockRead+o.BlockRead, u.BlockWrite+o.BlockWrite
 }
 
+// TaskUse is one task's use, with where it runs.
+type TaskUse struct {
+	Task, Service, Node string
+	Use
+}
+
 // Current is the latest collection's figures.
 type Current struct {
 	At        time.Time
-	Services  map[string]Use    // by service name
-	Nodes     map[string]Use    // by node hostname
-	PerNode   map[[2]string]Use // by service name and node hostname
-	NodeError map[string]string // nodes that could not be read, and why
+	Services  map[string]Use           // by service name
+	Nodes     map[string]Use           // by node hostname: the sums of its task containers
+	Hosts     map[string]swarm.HostUse // by node hostname: its whole memory and data-root disk
+	PerNode   map[[2]string]Use        // by service name and node hostname
+	Tasks     map[string]TaskUse       // by task id
+	NodeError map[string]string        // nodes that could not be read, and why
 }
 
 // Collector reads every node's task containers every Every and stores the sums.
@@ -55,10 +65,13 @@ type Collector struct {
 	Store  *store.Store
 	Log    *slog.Logger
 	Every  time.Duration
+	// Collected, when set, is called after every collection (pages showing figures redraw).
+	Collected func()
 
 	mu      sync.RWMutex
 	prev    map[string]swarm.ContainerUse // by container id: the last reading, for rates
 	current Current
+	tasks   taskHistory // the last hour per task, for the graphs' hover
 }
 
 // Latest returns the newest figures (zero before two collections have run).
@@ -103,9 +116,10 @@ func (c *Collector) CollectOnce(ctx context.Context) error {
 		return err
 	}
 	limits := memoryLimits(services)
-	readings, failed := c.readNodes(ctx, nodes)
+	readings, hosts, failed := c.readNodes(ctx, nodes)
 	now := time.Now()
-	cur := Current{At: now, Services: map[string]Use{}, Nodes: map[string]Use{}, PerNode: map[[2]string]Use{}, NodeError: failed}
+	cur := Current{At: now, Services: map[string]Use{}, Nodes: map[string]Use{}, Hosts: hosts, PerNode: map[[2]string]Use{},
+		Tasks: map[string]TaskUse{}, NodeError: failed}
 	c.mu.Lock()
 	prev := c.prev
 	c.prev = map[string]swarm.ContainerUse{}
@@ -127,24 +141,41 @@ func (c *Collector) CollectOnce(ctx context.Context) error {
 			pn := cur.PerNode[k]
 			pn.add(one)
 			cur.PerNode[k] = pn
+			tu := cur.Tasks[u.Task]
+			tu.Task, tu.Service, tu.Node = u.Task, u.Service, node
+			tu.add(one)
+			cur.Tasks[u.Task] = tu
 		}
 		cur.Nodes[node] = total
 	}
 	if prev != nil {
 		c.current = cur
+		c.tasks.add(cur, Tiers[0].Step, time.Hour)
 	}
 	c.mu.Unlock()
 	if prev == nil {
 		return nil // nothing to compare with yet
 	}
-	return c.Store.SaveResourceSamples(ctx, samples(cur, Tiers[0].Step))
+	err = c.Store.SaveResourceSamples(ctx, samples(cur, Tiers[0].Step))
+	if c.Collected != nil {
+		c.Collected()
+	}
+	return err
 }
 
-// readNodes reads the ready nodes at once; a node that cannot be read is named with the reason.
-func (c *Collector) readNodes(ctx context.Context, nodes []swarm.NodeInfo) (map[string][]swarm.ContainerUse, map[string]string) {
+// TaskHistory is a service's tasks' figures from a time on (the last hour at most), oldest first.
+func (c *Collector) TaskHistory(service string, from time.Time) []TaskPoint {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.tasks.of(service, from)
+}
+
+// readNodes reads the ready nodes at once, their containers and their memory and disk;
+// a node that cannot be read is named with the reason.
+func (c *Collector) readNodes(ctx context.Context, nodes []swarm.NodeInfo) (map[string][]swarm.ContainerUse, map[string]swarm.HostUse, map[string]string) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	out, failed := map[string][]swarm.ContainerUse{}, map[string]string{}
+	out, hosts, failed := map[string][]swarm.ContainerUse{}, map[string]swarm.HostUse{}, map[string]string{}
 	for _, n := range nodes {
 		if !n.Ready() {
 			continue
@@ -153,17 +184,21 @@ func (c *Collector) readNodes(ctx context.Context, nodes []swarm.NodeInfo) (map[
 		go func() {
 			defer wg.Done()
 			uses, err := c.Source.NodeUse(ctx, n)
+			var host swarm.HostUse
+			if err == nil {
+				host, err = c.Source.NodeHost(ctx, n)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				failed[n.Hostname] = err.Error()
 				return
 			}
-			out[n.Hostname] = uses
+			out[n.Hostname], hosts[n.Hostname] = uses, host
 		}()
 	}
 	wg.Wait()
-	return out, failed
+	return out, hosts, failed
 }
 
 // rates turns two readings of a container into its use between them.
@@ -205,6 +240,16 @@ func samples(cur Current, step time.Duration) []store.ResourceSample {
 	}
 	for name, u := range cur.Nodes {
 		add("node", name, u)
+		out[len(out)-1].HostMemory, out[len(out)-1].DiskUsed = cur.Hosts[name].MemoryUsed, cur.Hosts[name].DiskUsed
+	}
+	return out
+}
+
+// MemoryFacts hands the alert checks each service's memory against its limit, from the latest collection.
+func (c *Collector) MemoryFacts() map[string]alerts.MemoryFact {
+	out := map[string]alerts.MemoryFact{}
+	for name, u := range c.Latest().Services {
+		out[name] = alerts.MemoryFact{Used: u.Memory, Limit: u.MemoryLimit}
 	}
 	return out
 }

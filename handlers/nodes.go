@@ -173,13 +173,23 @@ func (h *Handlers) NodesEvents(c echo.Context) error {
 		})
 }
 
-// NodeEvents pushes one node's state again whenever it or a task changes.
+// NodeEvents pushes one node's state again whenever it or a task changes, and its
+// graphs (over ?range=) after every collection.
 func (h *Handlers) NodeEvents(c echo.Context) error {
-	return h.streamFragments(c, "node", func(ch swarm.Change) bool { return ch.Kind == "node" || ch.Kind == "task" },
-		func() (templ.Component, error) {
+	rg := rangeOf(c)
+	return h.streamParts(c, fragmentSource{event: "node", relevant: func(ch swarm.Change) bool { return ch.Kind == "node" || ch.Kind == "task" },
+		render: func() (templ.Component, error) {
 			d, _, err := h.nodeDetail(c)
 			return views.NodeState(d), err
-		})
+		}}, fragmentSource{event: "usage", relevant: func(ch swarm.Change) bool { return ch.Kind == "resources" },
+		render: func() (templ.Component, error) {
+			d, _, err := h.nodeDetail(c)
+			if err != nil {
+				return nil, err
+			}
+			u, err := h.nodeUsage(c.Request().Context(), d.Node, rg)
+			return views.ServiceUsageBody(u), err
+		}})
 }
 
 // nodeDetail builds a node's page; it answers the listing too, for the quorum check.

@@ -162,17 +162,23 @@ func (h *Handlers) ServicePage(c echo.Context) error {
 	return h.renderService(c, http.StatusOK, c.Param("name"), nil)
 }
 
-// ServiceEvents pushes the service's state again whenever it or its tasks change.
+// ServiceEvents pushes the service's state again whenever it or its tasks change, and
+// its graphs (over ?range=) after every collection.
 func (h *Handlers) ServiceEvents(c echo.Context) error {
 	s, err := h.engine.Service(c.Request().Context(), c.Param("name"))
 	if err != nil {
 		return err
 	}
-	return h.streamFragments(c, "service", func(ch swarm.Change) bool { return ch.ServiceID == s.ID },
-		func() (templ.Component, error) {
+	rg := rangeOf(c)
+	return h.streamParts(c, fragmentSource{event: "service", relevant: func(ch swarm.Change) bool { return ch.ServiceID == s.ID },
+		render: func() (templ.Component, error) {
 			d, err := h.serviceDetail(c, s.ID)
 			return views.ServiceState(d), err
-		})
+		}}, fragmentSource{event: "usage", relevant: func(ch swarm.Change) bool { return ch.Kind == "resources" },
+		render: func() (templ.Component, error) {
+			u, err := h.serviceUsage(c.Request().Context(), s.Spec.Name, rg)
+			return views.ServiceUsageBody(u), err
+		}})
 }
 
 // actionResult re-renders the service page after an action, with the outcome.

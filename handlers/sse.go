@@ -27,6 +27,19 @@ const sseHeartbeat = 15 * time.Second
 // streamFragments pushes a re-rendered fragment as the named server-sent event
 // whenever a relevant change reaches the live model, until the browser leaves.
 func (h *Handlers) streamFragments(c echo.Context, event string, relevant func(swarm.Change) bool, render func() (templ.Component, error)) error {
+	return h.streamParts(c, fragmentSource{event: event, relevant: relevant, render: render})
+}
+
+// fragmentSource is one part of a page pushed as its own event on the page's one stream.
+type fragmentSource struct {
+	event    string
+	relevant func(swarm.Change) bool
+	render   func() (templ.Component, error)
+}
+
+// streamParts pushes each part again when a change relevant to it arrives: a page with
+// several live parts holds one connection (browsers allow six to a host, across tabs).
+func (h *Handlers) streamParts(c echo.Context, parts ...fragmentSource) error {
 	changes, stop := h.engine.Subscribe()
 	defer stop()
 	res := startSSE(c)
@@ -34,26 +47,38 @@ func (h *Handlers) streamFragments(c echo.Context, event string, relevant func(s
 	heartbeat := time.NewTicker(sseHeartbeat)
 	defer heartbeat.Stop()
 	var pending <-chan time.Time
+	due := make([]bool, len(parts))
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case ch := <-changes:
-			if pending == nil && (ch.Kind == "model" || relevant(ch)) {
-				pending = time.After(sseDebounce)
+			for i, p := range parts {
+				if ch.Kind == "model" || p.relevant(ch) {
+					due[i] = true
+					if pending == nil {
+						pending = time.After(sseDebounce)
+					}
+				}
 			}
 		case <-pending:
 			pending = nil
-			comp, err := render()
-			if err != nil {
-				continue // the engine is away: the banner says so, and the next change retries
-			}
-			var buf bytes.Buffer
-			if err := comp.Render(ctx, &buf); err != nil {
-				continue
-			}
-			if _, err := fmt.Fprintf(res, "event: %s\n%s\n", event, sseData(buf.String())); err != nil {
-				return nil
+			for i, p := range parts {
+				if !due[i] {
+					continue
+				}
+				due[i] = false
+				comp, err := p.render()
+				if err != nil {
+					continue // the engine is away: the banner says so, and the next change retries
+				}
+				var buf bytes.Buffer
+				if err := comp.Render(ctx, &buf); err != nil {
+					continue
+				}
+				if _, err := fmt.Fprintf(res, "event: %s\n%s\n", p.event, sseData(buf.String())); err != nil {
+					return nil
+				}
 			}
 			res.Flush()
 		case <-heartbeat.C:

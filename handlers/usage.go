@@ -87,20 +87,6 @@ func usageGraphs(rows []store.ResourceSample, from, to time.Time, step time.Dura
 	return graphs
 }
 
-// ServiceUsageEvents pushes a service's graphs again after every collection.
-func (h *Handlers) ServiceUsageEvents(c echo.Context) error {
-	s, err := h.engine.Service(c.Request().Context(), c.Param("name"))
-	if err != nil {
-		return err
-	}
-	rg := rangeOf(c)
-	return h.streamFragments(c, "usage", func(ch swarm.Change) bool { return ch.Kind == "resources" },
-		func() (templ.Component, error) {
-			u, err := h.serviceUsage(c.Request().Context(), s.Spec.Name, rg)
-			return views.ServiceUsageBody(u), err
-		})
-}
-
 // topRow ranks one service.
 func (h *Handlers) topRows(ctx context.Context, by string) ([]views.TopRow, string, error) {
 	services, err := h.engine.Services(ctx)
@@ -182,13 +168,15 @@ func (h *Handlers) addNodeUse(ctx context.Context, rows []views.NodeRow) error {
 	for i := range rows {
 		r := &rows[i]
 		use, ok := latest.Nodes[r.Hostname]
-		host := latest.Hosts[r.Hostname]
-		if !ok || host.MemoryTotal == 0 {
+		if !ok {
 			continue
 		}
 		r.Use.CPU = strconv.FormatFloat(use.CPU, 'f', 2, 64)
-		r.Use.Memory, r.Use.TasksMemory = views.Bytes(host.MemoryUsed), views.Bytes(use.Memory)
-		r.Memory = views.Bytes(host.MemoryTotal)
+		host, known := latest.Hosts[r.Hostname]
+		if known && host.MemoryTotal > 0 {
+			r.Use.Memory, r.Use.TasksMemory = views.Bytes(host.MemoryUsed), views.Bytes(use.Memory)
+			r.Memory = views.Bytes(host.MemoryTotal)
+		}
 		if host.DiskTotal > 0 {
 			pct := float64(host.DiskUsed) / float64(host.DiskTotal) * 100
 			r.Use.Disk = fmt.Sprintf("%.0f %% of %s", pct, views.Bytes(host.DiskTotal))
@@ -260,18 +248,4 @@ func (h *Handlers) nodeUsage(ctx context.Context, n views.NodeRow, rg string) (v
 		u.At = views.FormatTime(latest.At)
 	}
 	return u, nil
-}
-
-// NodeUsageEvents pushes a node's graphs again after every collection.
-func (h *Handlers) NodeUsageEvents(c echo.Context) error {
-	d, _, err := h.nodeDetail(c)
-	if err != nil {
-		return err
-	}
-	rg := rangeOf(c)
-	return h.streamFragments(c, "usage", func(ch swarm.Change) bool { return ch.Kind == "resources" },
-		func() (templ.Component, error) {
-			u, err := h.nodeUsage(c.Request().Context(), d.Node, rg)
-			return views.ServiceUsageBody(u), err
-		})
 }

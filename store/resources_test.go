@@ -15,11 +15,31 @@ var tiers = []ResourceTier{{Step: 15 * time.Second, Keep: 6 * time.Hour}, {Step:
 // downsampled after each hour as the collector does, end with each age at its resolution
 // and the table within its bound.
 func TestResourceHistoryKeepsEachAgeAtItsResolutionWithinItsBound(t *testing.T) {
+	checkHistory(t, 2, 4, tiers) // the counts are per series: 50 services keep 25 times as many
+}
+
+// BenchmarkResourceHistoryThirtyDaysOfFiftyServices is the same check at full scale: 31 days
+// of 15-second samples for 50 services (8.9 million rows written) at swarm/metrics' own
+// resolutions, which must end with exactly the bound per series. Run it with:
+//
+//	go test -run '^$' -bench ResourceHistoryThirtyDays -benchtime 1x ./store/
+func BenchmarkResourceHistoryThirtyDaysOfFiftyServices(b *testing.B) {
+	full := append([]ResourceTier{}, tiers...)
+	full[2].Keep = 30 * 24 * time.Hour
+	for range b.N {
+		start := time.Now()
+		checkHistory(b, 50, 31, full)
+		b.ReportMetric(time.Since(start).Seconds(), "s-for-31-days")
+	}
+}
+
+// checkHistory writes days of samples for services an hour at a time, downsampling after
+// each hour, and checks the count at each resolution, the bound and the averages.
+func checkHistory(t testing.TB, services, days int, tiers []ResourceTier) {
 	st, _ := openTest(t)
 	ctx := context.Background()
-	const services = 2 // the counts are per series: 50 services keep 25 times as many
 	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	end := start.Add(4 * 24 * time.Hour)
+	end := start.Add(time.Duration(days) * 24 * time.Hour)
 	// Every hour's samples hold the hour of the day as their CPU, so averages can be checked.
 	for hour := start; hour.Before(end); hour = hour.Add(time.Hour) {
 		var batch []ResourceSample
@@ -40,8 +60,8 @@ func TestResourceHistoryKeepsEachAgeAtItsResolutionWithinItsBound(t *testing.T) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Per series: 6 h at 15 s, then 42 h at 1 min, then the rest of 3 days at 10 min.
-	want := map[int64]int{15: 6 * 240, 60: 42 * 60, 600: (3*24 - 48) * 6}
+	// Per series: 6 h at 15 s, then 42 h at 1 min, then the rest of the last tier's keep at 10 min.
+	want := map[int64]int{15: 6 * 240, 60: 42 * 60, 600: int(tiers[2].Keep/time.Hour-48) * 6}
 	for step, n := range want {
 		if counts[step] != n*services {
 			t.Errorf("samples at %d s: %d, want %d", step, counts[step], n*services)

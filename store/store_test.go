@@ -14,7 +14,7 @@ import (
 )
 
 // openTest opens a store on a fresh file with a fixed master key.
-func openTest(t *testing.T) (*Store, string) {
+func openTest(t testing.TB) (*Store, string) {
 	t.Helper()
 	keys, err := seal.New(bytes.Repeat([]byte{7}, 32))
 	if err != nil {

@@ -156,3 +156,11 @@ func Rate(v float64) string { return Bytes(int64(v)) + "/s" }
 
 // BytesOf says a byte count held as a float.
 func BytesOf(v float64) string { return Bytes(int64(v)) }
+
+// rangeQuery is the page's stream's query for its graphs' range ("" for the first, 1h).
+func rangeQuery(u ServiceUsage) string {
+	if !u.On || u.Range == "" || u.Range == "1h" {
+		return ""
+	}
+	return "?range=" + u.Range
+}

@@ -185,16 +185,22 @@ func (c *Collector) readNodes(ctx context.Context, nodes []swarm.NodeInfo) (map[
 			defer wg.Done()
 			uses, err := c.Source.NodeUse(ctx, n)
 			var host swarm.HostUse
+			var hostErr error
 			if err == nil {
-				host, err = c.Source.NodeHost(ctx, n)
+				host, hostErr = c.Source.NodeHost(ctx, n) // an agent of an older Berth answers no memory or disk
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil {
+			switch {
+			case err != nil:
 				failed[n.Hostname] = err.Error()
 				return
+			case hostErr != nil:
+				failed[n.Hostname] = hostErr.Error()
+			default:
+				hosts[n.Hostname] = host
 			}
-			out[n.Hostname], hosts[n.Hostname] = uses, host
+			out[n.Hostname] = uses
 		}()
 	}
 	wg.Wait()

@@ -49,9 +49,12 @@ func (h *Handlers) writeAudit(ctx context.Context, r store.AuditRecord) {
 	}
 }
 
-// refusal is the audit outcome of a change that did not happen: denied when a
+// refusal is the audit outcome of a change: ok, or, when it did not happen, denied when a
 // rule forbade it (an object in use), failed when something broke.
 func refusal(err error) string {
+	if err == nil {
+		return "ok"
+	}
 	var inUse *swarm.InUseError
 	if errors.As(err, &inUse) {
 		return "denied: " + err.Error()

@@ -95,6 +95,20 @@ func (f *boundaryFixture) attacks() []attack {
 			return f.page("/services/new?name=" + bswarm.AgentService)
 		}, http.StatusOK, "Deploy"},
 
+		// Berth's own network and Docker's.
+		{"remove Berth's own network from the page", "POST /networks/:name/delete", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/networks/"+bswarm.DefaultNetwork+"/delete", nil)
+		}, http.StatusForbidden, "Berth"},
+		{"remove the ingress network through the API", "DELETE /api/v1/networks/:name", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodDelete, "/api/v1/networks/ingress", nil)
+		}, http.StatusForbidden, "Docker"},
+		{"create a network named as Berth's", "POST /api/v1/networks", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/networks", map[string]any{"name": bswarm.DefaultNetwork})
+		}, http.StatusUnprocessableEntity, "is taken"},
+		{"create a network named ingress from the page", "POST /networks", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/networks", url.Values{"name": {"ingress"}, "encrypted": {"true"}})
+		}, http.StatusUnprocessableEntity, "is taken"},
+
 		// Berth's own secrets, configs and volumes, mounted by a spec.
 		{"mount Berth's agent key", "POST /api/v1/services", newSvc(func(s *bswarm.ServiceSpec) { s.Secrets = []bswarm.FileRef{{Name: f.selfSecret}} }),
 			http.StatusUnprocessableEntity, "Berth agents' keys"},
@@ -323,6 +337,12 @@ var outsideTheBoundary = map[string]string{
 	"POST /api/v1/backups/:id/restore-objects": "recreates only missing objects a snapshot holds, and snapshots hold none of Berth's own",
 	"GET /volumes/upload-nodes":                "read-only: where a mapping's tasks run",
 	"POST /environment/initialize":             "admin: creates Berth's own network",
+	"POST /nodes/join":                         "admin: the swarm's join tokens, no object",
+	"POST /nodes/join/rotate":                  "admin: the swarm's join tokens, no object",
+	"GET /api/v1/swarm/join":                   "admin: the swarm's join tokens, no object",
+	"POST /api/v1/swarm/join/rotate":           "admin: the swarm's join tokens, no object",
+	"POST /nodes/:id/remove":                   "admin: removes only a worker that is down or has left",
+	"DELETE /api/v1/nodes/:id":                 "admin: removes only a worker that is down or has left (drains one that is up)",
 	"GET /team":                                "admin: users, not swarm objects",
 	"POST /alerts/:id/ack":                     "an alert is Berth's own record: acknowledging stops its reminders, no swarm object",
 	"POST /api/v1/alerts/:id/ack":              "an alert is Berth's own record: acknowledging stops its reminders, no swarm object",

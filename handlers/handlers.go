@@ -29,6 +29,7 @@ type Engine interface {
 	LoadBalancerEngine
 	StackEngine
 	MetricsEngine
+	NetworkEngine
 }
 
 // Config holds the HTTP-level settings the handlers need.

@@ -21,6 +21,7 @@ var readsThatCallTheEngine = map[string]string{
 	"GET /services/:name/logs/follow": "following logs streams them from the engine",
 	"GET /terminal/:container/ws":     "a terminal is an action: it execs in the container",
 	"GET /terminal/:container":        "opening a terminal inspects its container for the boundary's check before offering a shell",
+	"GET /api/v1/swarm/join":          "the join tokens are read when an admin asks (audited), so one rotated elsewhere is never shown stale",
 }
 
 // TestPagesAndLiveFragmentsAskTheEngineNothing opens every GET route of the route

@@ -24,6 +24,9 @@ type NodeEngine interface {
 	SetAutolock(ctx context.Context, on bool) (string, error)
 	RotateUnlockKey(ctx context.Context) (string, error)
 	Unlock(ctx context.Context, key string) error
+	JoinCommands(ctx context.Context) (worker, manager swarm.JoinCommand, err error)
+	RotateJoinToken(ctx context.Context, role string) error
+	RemoveNode(ctx context.Context, idOrName string) error
 }
 
 // nodeRow turns a node into the page's row.
@@ -339,14 +342,7 @@ func (h *Handlers) SetNodeAvailability(c echo.Context) error {
 		return h.renderNode(c, http.StatusUnprocessableEntity, d)
 	}
 	if a == "drain" && c.FormValue("confirm") != "yes" {
-		conf := &views.NodeConfirm{Action: "availability", Value: a}
-		for _, t := range d.Tasks {
-			conf.Moving = append(conf.Moving, t.Service)
-		}
-		if len(conf.Moving) == 0 {
-			conf.Warnings = []string{"No task runs on " + d.Node.Hostname + ": nothing moves, and no new task starts there."}
-		}
-		d.Confirm = conf
+		d.Confirm = drainConfirm(d)
 		return h.renderNode(c, http.StatusOK, d)
 	}
 	if err := h.changeNode(c, d, "node.availability", d.Node.Availability+" -> "+a, swarm.NodeChange{Availability: a}); err != nil || c.Response().Committed {
@@ -386,4 +382,16 @@ func (h *Handlers) DeleteNodeLabel(c echo.Context) error {
 		return err
 	}
 	return h.redirectNotice(c, "/nodes/"+d.Node.ID, "Label "+key+" removed.")
+}
+
+// drainConfirm asks before draining a node, listing the tasks that will move.
+func drainConfirm(d views.NodeDetail) *views.NodeConfirm {
+	conf := &views.NodeConfirm{Action: "availability", Value: "drain"}
+	for _, t := range d.Tasks {
+		conf.Moving = append(conf.Moving, t.Service)
+	}
+	if len(conf.Moving) == 0 {
+		conf.Warnings = []string{"No task runs on " + d.Node.Hostname + ": nothing moves, and no new task starts there."}
+	}
+	return conf
 }

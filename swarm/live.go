@@ -36,6 +36,7 @@ type Model struct {
 	tasks     map[string]*dswarm.Task // pointers: a big swarm's reads walk them without copying
 	nodes     map[string]dswarm.Node
 	networks  map[string]string
+	netInfo   map[string]network.Summary // the networks' details by id, for the Networks page
 	configs   map[string]dswarm.Config
 	secrets   map[string]dswarm.Secret
 	cluster   *dswarm.Swarm // the swarm's settings (autolock), re-read at every rebuild and after Berth changes them
@@ -189,8 +190,9 @@ func (m *Model) rebuild(ctx context.Context) error {
 		m.nodes[n.ID] = n
 	}
 	m.networks = make(map[string]string, len(nets))
+	m.netInfo = make(map[string]network.Summary, len(nets))
 	for _, n := range nets {
-		m.networks[n.ID] = n.Name
+		m.networks[n.ID], m.netInfo[n.ID] = n.Name, n
 	}
 	m.ready, m.syncedAt, m.lastError, m.dirty = true, time.Now(), "", true
 	m.mu.Unlock()
@@ -248,11 +250,21 @@ func (m *Model) apply(ctx context.Context, msg events.Message) {
 		m.mu.Unlock()
 		m.notify(Change{Kind: "node", ID: id})
 	case events.NetworkEventType:
+		var details *network.Summary
+		if msg.Action == events.ActionCreate || msg.Action == events.ActionUpdate {
+			if n, err := m.e.cli.NetworkInspect(ctx, id, network.InspectOptions{}); err == nil {
+				details = &n
+			}
+		}
 		m.mu.Lock()
 		if msg.Action == events.ActionRemove {
 			delete(m.networks, id)
+			delete(m.netInfo, id)
 		} else if name := msg.Actor.Attributes["name"]; name != "" {
 			m.networks[id] = name
+		}
+		if details != nil && m.netInfo != nil {
+			m.netInfo[id] = *details
 		}
 		m.dirty = true
 		m.mu.Unlock()

@@ -78,8 +78,9 @@ func (m *Model) refreshNetworks(ctx context.Context) {
 	m.mu.Lock()
 	if m.networks != nil {
 		m.networks = make(map[string]string, len(list))
+		m.netInfo = make(map[string]network.Summary, len(list))
 		for _, n := range list {
-			m.networks[n.ID] = n.Name
+			m.networks[n.ID], m.netInfo[n.ID] = n.Name, n
 		}
 		m.dirty = true
 	}

@@ -145,6 +145,11 @@ func (h *Handlers) APICreateObject(c echo.Context) error {
 func (h *Handlers) APIDeleteObject(c echo.Context) error {
 	kind := kindOf(c)
 	_, err := h.removeObject(c, kind, c.Param("name"))
+	return deleted(c, err)
+}
+
+// deleted answers an API removal: 204, or 409 naming the services that use the object.
+func deleted(c echo.Context, err error) error {
 	var inUse *swarm.InUseError
 	switch {
 	case errors.As(err, &inUse):

@@ -165,15 +165,7 @@ func (h *Handlers) APICreateNetwork(c echo.Context) error {
 
 // APIDeleteNetwork removes a network; 409 names the services using it.
 func (h *Handlers) APIDeleteNetwork(c echo.Context) error {
-	err := h.removeNetwork(c, c.Param("name"))
-	var inUse *swarm.InUseError
-	switch {
-	case errors.As(err, &inUse):
-		return c.JSON(http.StatusConflict, map[string]any{"error": err.Error(), "services": inUse.Services})
-	case err != nil:
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return deleted(c, h.removeNetwork(c, c.Param("name")))
 }
 
 func yesNo(b bool) string {

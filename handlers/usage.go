@@ -11,6 +11,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/swarm/metrics"
 	"github.com/berthhq/berth/views"
 	"github.com/labstack/echo/v4"
 )
@@ -44,9 +45,16 @@ func (h *Handlers) serviceUsage(ctx context.Context, name, rg string) (views.Ser
 		}
 	}
 	u.Graphs = usageGraphs(rows, now.Add(-r.span), now, r.step, detail)
+	addTasksNow(&u, latest, func(t metrics.TaskUse) (string, bool) { return t.Node, t.Service == name })
+	return u, nil
+}
+
+// addTasksNow lists the tasks' figures now that pick keeps (with what names where each
+// runs: its node or its service), and when they were read.
+func addTasksNow(u *views.ServiceUsage, latest metrics.Current, pick func(metrics.TaskUse) (string, bool)) {
 	for _, t := range latest.Tasks {
-		if t.Service == name {
-			u.Tasks = append(u.Tasks, views.TaskUseRow{Task: shortTask(t.Task), Node: t.Node, CPU: views.Cores(t.CPU), Memory: views.Bytes(t.Memory),
+		if where, ok := pick(t); ok {
+			u.Tasks = append(u.Tasks, views.TaskUseRow{Task: shortTask(t.Task), Node: where, CPU: views.Cores(t.CPU), Memory: views.Bytes(t.Memory),
 				Net: views.Rate(t.NetRx) + " in, " + views.Rate(t.NetTx) + " out"})
 		}
 	}
@@ -54,7 +62,6 @@ func (h *Handlers) serviceUsage(ctx context.Context, name, rg string) (views.Ser
 	if !latest.At.IsZero() {
 		u.At = views.FormatTime(latest.At)
 	}
-	return u, nil
 }
 
 // usageGraphs draws a series' CPU, memory (against its limit) and network graphs.
@@ -237,15 +244,6 @@ func (h *Handlers) nodeUsage(ctx context.Context, n views.NodeRow, rg string) (v
 		u.Graphs[1].Now = views.Bytes(host.MemoryUsed) + " of " + views.Bytes(host.MemoryTotal)
 		u.Graphs[2].Now = views.Bytes(host.DiskUsed) + " of " + views.Bytes(host.DiskTotal)
 	}
-	for _, t := range latest.Tasks {
-		if t.Node == n.Hostname {
-			u.Tasks = append(u.Tasks, views.TaskUseRow{Task: shortTask(t.Task), Node: t.Service, CPU: views.Cores(t.CPU), Memory: views.Bytes(t.Memory),
-				Net: views.Rate(t.NetRx) + " in, " + views.Rate(t.NetTx) + " out"})
-		}
-	}
-	sort.Slice(u.Tasks, func(i, j int) bool { return u.Tasks[i].Node+u.Tasks[i].Task < u.Tasks[j].Node+u.Tasks[j].Task })
-	if !latest.At.IsZero() {
-		u.At = views.FormatTime(latest.At)
-	}
+	addTasksNow(&u, latest, func(t metrics.TaskUse) (string, bool) { return t.Service, t.Node == n.Hostname })
 	return u, nil
 }

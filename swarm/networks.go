@@ -136,7 +136,11 @@ func (e *Engine) CreateNetwork(ctx context.Context, s NetworkSpec) (NetworkInfo,
 		m.refreshNetworks(ctx)
 	}
 	_, encrypted := opts.Options["encrypted"]
-	return NetworkInfo{ID: res.ID, Name: s.Name, Driver: "overlay", Encrypted: encrypted, Attachable: s.Attachable}, nil
+	n := NetworkInfo{ID: res.ID, Name: s.Name, Driver: "overlay", Encrypted: encrypted, Attachable: s.Attachable, Labels: opts.Labels}
+	if s.Subnet != "" {
+		n.Subnets = []string{strings.TrimSpace(s.Subnet)}
+	}
+	return n, nil
 }
 
 // RemoveNetwork removes a network no service uses; Berth's and Docker's own are refused.

@@ -15,13 +15,9 @@ import (
 // HostUse is a node's memory and data-root disk use (agent.HostUse).
 type HostUse = agent.HostUse
 
-// NodeHost reads a node's memory and the disk under Docker's data root: this node's
-// directly, another's from its agent with a grant for reading resource use.
-func (e *Engine) NodeHost(ctx context.Context, n NodeInfo) (HostUse, error) {
-	on, err := e.On(ctx, n, agent.Grant{Action: agent.ActStats})
-	if err != nil {
-		return HostUse{}, err
-	}
+// hostOf reads a node's memory and the disk under Docker's data root: this node's
+// directly, another's from its agent (on is that node's engine, from On with the stats grant).
+func (e *Engine) hostOf(ctx context.Context, on *Engine) (HostUse, error) {
 	if on.remote == nil {
 		return agent.ReadHost(e.localDataRoot(ctx))
 	}
@@ -32,16 +28,16 @@ func (e *Engine) NodeHost(ctx context.Context, n NodeInfo) (HostUse, error) {
 	req.Header.Set(agent.Header, on.remote.grant)
 	res, err := on.cli.HTTPClient().Do(req)
 	if err != nil {
-		return HostUse{}, fmt.Errorf("read node %s's memory and disk: %w", n.Hostname, err)
+		return HostUse{}, fmt.Errorf("read node %s's memory and disk: %w", on.remote.node, err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(res.Body, 512))
-		return HostUse{}, fmt.Errorf("read node %s's memory and disk: the agent answered %s: %s", n.Hostname, res.Status, strings.TrimSpace(string(msg)))
+		return HostUse{}, fmt.Errorf("read node %s's memory and disk: the agent answered %s: %s", on.remote.node, res.Status, strings.TrimSpace(string(msg)))
 	}
 	var u HostUse
 	if err := json.NewDecoder(res.Body).Decode(&u); err != nil {
-		return HostUse{}, fmt.Errorf("read node %s's memory and disk: %w", n.Hostname, err)
+		return HostUse{}, fmt.Errorf("read node %s's memory and disk: %w", on.remote.node, err)
 	}
 	return u, nil
 }

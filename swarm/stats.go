@@ -28,16 +28,37 @@ type ContainerUse struct {
 // readings waiting together share a tick.
 const statsAtOnce = 16
 
-// NodeUse reads the resource use of every running task container on a node (through
-// its agent when it is not this engine's node, with a grant for that alone).
-func (e *Engine) NodeUse(ctx context.Context, n NodeInfo) ([]ContainerUse, error) {
+// NodeReading is one node's reading: its task containers, and its memory and disk
+// (HostError says why those could not be read, as from an agent of an older Berth).
+type NodeReading struct {
+	Containers []ContainerUse
+	Host       HostUse
+	HostError  string
+}
+
+// NodeUse reads a node's task containers and its memory and disk, through one grant for
+// reading resource use (its agent when it is not this engine's node).
+func (e *Engine) NodeUse(ctx context.Context, n NodeInfo) (NodeReading, error) {
 	on, err := e.On(ctx, n, agent.Grant{Action: agent.ActStats})
 	if err != nil {
-		return nil, err
+		return NodeReading{}, err
 	}
-	list, err := on.cli.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(filters.Arg("label", "com.docker.swarm.task.id"))})
+	containers, err := on.containersUse(ctx)
 	if err != nil {
-		return nil, on.wrap(err)
+		return NodeReading{}, err
+	}
+	r := NodeReading{Containers: containers}
+	if r.Host, err = e.hostOf(ctx, on); err != nil {
+		r.HostError = err.Error()
+	}
+	return r, nil
+}
+
+// containersUse reads the resource use of every running task container of this engine.
+func (e *Engine) containersUse(ctx context.Context) ([]ContainerUse, error) {
+	list, err := e.cli.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(filters.Arg("label", "com.docker.swarm.task.id"))})
+	if err != nil {
+		return nil, e.wrap(err)
 	}
 	out := make([]ContainerUse, len(list))
 	ok := make([]bool, len(list))
@@ -49,7 +70,7 @@ func (e *Engine) NodeUse(ctx context.Context, n NodeInfo) ([]ContainerUse, error
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			use, err := on.containerUse(ctx, c.ID)
+			use, err := e.containerUse(ctx, c.ID)
 			if err != nil {
 				return // gone since the listing: the next round will not list it
 			}

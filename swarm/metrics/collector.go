@@ -22,8 +22,7 @@ var Tiers = []store.ResourceTier{{Step: 15 * time.Second, Keep: 6 * time.Hour}, 
 type Source interface {
 	Nodes(ctx context.Context) ([]swarm.NodeInfo, error)
 	Services(ctx context.Context) ([]swarm.Service, error)
-	NodeUse(ctx context.Context, n swarm.NodeInfo) ([]swarm.ContainerUse, error)
-	NodeHost(ctx context.Context, n swarm.NodeInfo) (swarm.HostUse, error)
+	NodeUse(ctx context.Context, n swarm.NodeInfo) (swarm.NodeReading, error)
 }
 
 // Use is a service's or a node's resource use over the last collection.
@@ -183,24 +182,19 @@ func (c *Collector) readNodes(ctx context.Context, nodes []swarm.NodeInfo) (map[
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			uses, err := c.Source.NodeUse(ctx, n)
-			var host swarm.HostUse
-			var hostErr error
-			if err == nil {
-				host, hostErr = c.Source.NodeHost(ctx, n) // an agent of an older Berth answers no memory or disk
-			}
+			r, err := c.Source.NodeUse(ctx, n)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
 			case err != nil:
 				failed[n.Hostname] = err.Error()
 				return
-			case hostErr != nil:
-				failed[n.Hostname] = hostErr.Error()
+			case r.HostError != "":
+				failed[n.Hostname] = r.HostError // an agent of an older Berth answers no memory or disk
 			default:
-				hosts[n.Hostname] = host
+				hosts[n.Hostname] = r.Host
 			}
-			out[n.Hostname] = uses
+			out[n.Hostname] = r.Containers
 		}()
 	}
 	wg.Wait()

@@ -255,6 +255,20 @@ func (f *boundaryFixture) asOperator(method, path string, body any) (int, string
 	return r.Status, r.Body
 }
 
+// berthImage is the id of the image Berth's own service runs, as the manager's image list marks it.
+func (f *boundaryFixture) berthImage() string {
+	ctx := context.Background()
+	svc, _, err := f.docker.ServiceInspectWithRaw(ctx, f.self, swarm.ServiceInspectOptions{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	img, err := f.docker.ImageInspect(ctx, svc.Spec.TaskTemplate.ContainerSpec.Image)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return img.ID
+}
+
 func (f *boundaryFixture) form(method, path string, form url.Values) (int, string) {
 	f.op.get("/account") // a fresh CSRF token
 	if form == nil {

@@ -105,6 +105,12 @@ func (f *boundaryFixture) attacks() []attack {
 		{"create a network named as Berth's", "POST /api/v1/networks", func(f *boundaryFixture) (int, string) {
 			return f.asOperator(http.MethodPost, "/api/v1/networks", map[string]any{"name": bswarm.DefaultNetwork})
 		}, http.StatusUnprocessableEntity, "is taken"},
+		{"remove the image Berth itself runs through the API", "POST /api/v1/nodes/:id/images/prune", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/nodes/"+f.cluster.Manager().Hostname+"/images/prune?id="+url.QueryEscape(f.berthImage()), nil)
+		}, http.StatusForbidden, "it is Berth's own"},
+		{"remove the image Berth itself runs from the page", "POST /nodes/:id/images/prune", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/nodes/"+f.cluster.Manager().Hostname+"/images/prune", url.Values{"id": {f.berthImage()}})
+		}, http.StatusForbidden, "is out of reach"},
 		{"create a network named ingress from the page", "POST /networks", func(f *boundaryFixture) (int, string) {
 			return f.form(http.MethodPost, "/networks", url.Values{"name": {"ingress"}, "encrypted": {"true"}})
 		}, http.StatusUnprocessableEntity, "is taken"},

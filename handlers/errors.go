@@ -37,7 +37,7 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 	case errors.Is(err, store.ErrBusy):
 		status, msg = http.StatusServiceUnavailable, "Too many sign-ins at once: try again in a moment."
 		c.Response().Header().Set("Retry-After", "2")
-	case errors.Is(err, swarm.ErrUnreachable):
+	case errors.Is(err, swarm.ErrUnreachable), errors.Is(err, swarm.ErrAgentMissing):
 		status, msg = http.StatusServiceUnavailable, err.Error()
 	}
 	path := c.Request().URL.Path

@@ -30,6 +30,7 @@ type Engine interface {
 	StackEngine
 	MetricsEngine
 	NetworkEngine
+	ImageEngine
 }
 
 // Config holds the HTTP-level settings the handlers need.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm/enginetest"
+	"github.com/docker/docker/api/types/image"
 	dswarm "github.com/docker/docker/api/types/swarm"
 )
 
@@ -98,6 +99,23 @@ func TestAdminAddsANodeWithTheShownCommandRotatesTheTokenAndRemovesTheNodeOnceIt
 		waitFor(t, 60*time.Second, hostname+" down", func() bool {
 			return strings.Contains(between(admin.get("/nodes").Body, `<tr id="node-`+hostname+`">`, `</tr>`), ">down<")
 		})
+		// Pruning a node that is down: refused with the reason, its images untouched.
+		if err := enginetest.BuildImage(ctx, fresh, "berth-test/"+hostname+"-unused:1", map[string][]byte{"Dockerfile": []byte("FROM scratch\nCOPY blob /blob\n"), "blob": randomBytes(1 << 20)}); err != nil {
+			t.Fatal(err)
+		}
+		fcli := must(fresh.Client()).value(t)
+		defer fcli.Close()
+		before := must(fcli.ImageList(ctx, image.ListOptions{})).value(t)
+		if r := s.api(t, token, http.MethodPost, "/api/v1/nodes/"+hostname+"/images/prune", nil); r.Status != http.StatusServiceUnavailable || !strings.Contains(r.Body, "is down") {
+			t.Errorf("pruning a node that is down: %d %s", r.Status, r.Body)
+		}
+		page := admin.post("/nodes/"+hostname+"/images/prune", url.Values{"dry_run": {"true"}})
+		if msg := between(page.Body, `id="images-error"`, `</div>`); page.Status != http.StatusServiceUnavailable || !strings.Contains(msg, "is down") {
+			t.Errorf("the page's preview on a node that is down: %d %s", page.Status, truncate(msg, 300))
+		}
+		if after := must(fcli.ImageList(ctx, image.ListOptions{})).value(t); len(after) != len(before) {
+			t.Errorf("the node's images changed: %d before, %d after", len(before), len(after))
+		}
 		if p := admin.post("/nodes/"+hostname+"/remove", nil); p.Status != http.StatusSeeOther {
 			t.Fatalf("remove once down: %d %s", p.Status, truncate(p.Body, 300))
 		}

@@ -22,6 +22,9 @@ var readsThatCallTheEngine = map[string]string{
 	"GET /terminal/:container/ws":     "a terminal is an action: it execs in the container",
 	"GET /terminal/:container":        "opening a terminal inspects its container for the boundary's check before offering a shell",
 	"GET /api/v1/swarm/join":          "the join tokens are read when an admin asks (audited), so one rotated elsewhere is never shown stale",
+	"GET /nodes/:id/images":           "a node's images and disk use are read from that node when asked (sizing them is costly; the page says when it read them)",
+	"GET /api/v1/nodes/:id/images":    "a node's images are read from that node when asked",
+	"GET /api/v1/nodes/:id/disk":      "Docker's disk use is read from the node when asked",
 }
 
 // TestPagesAndLiveFragmentsAskTheEngineNothing opens every GET route of the route

@@ -43,7 +43,7 @@ func (e *Engine) OnNode(ctx context.Context, node string, g agent.Grant) (*Engin
 
 // nodeAway says that a node which is not ready cannot be reached.
 func nodeAway(n NodeInfo) error {
-	return &engineError{msg: "Node " + n.Hostname + " is " + n.Status + ": its containers and volumes cannot be reached until it is back.", kind: ErrUnreachable}
+	return &engineError{msg: "Node " + n.Hostname + " is " + n.Status + ": its containers, images and volumes cannot be reached until it is back.", kind: ErrUnreachable}
 }
 
 // On is OnNode for a node the caller has listed already.

@@ -116,9 +116,12 @@ func DefaultLogging() *Logging {
 	return &Logging{Driver: "json-file", Options: map[string]string{"max-size": "10m", "max-file": "3"}}
 }
 
-// Reference is the full image reference the service runs.
+// Reference is the full image reference the service runs: a tag with a digest is the
+// tag pinned to that digest (as docker service create and Berth's image update record it).
 func (s *ServiceSpec) Reference() string {
 	switch {
+	case s.Tag != "" && s.Digest != "":
+		return s.Image + ":" + s.Tag + "@" + s.Digest
 	case s.Digest != "":
 		return s.Image + "@" + s.Digest
 	case s.Tag != "":

@@ -30,7 +30,7 @@ func TestValidateRefusesBadSpecsWithFieldMessages(t *testing.T) {
 		{"network_mode host", func(s *ServiceSpec) { s.NetworkMode = "host" }, "network_mode", "refused"},
 		{"pid host", func(s *ServiceSpec) { s.PID = "host" }, "pid", "refused"},
 		{"devices", func(s *ServiceSpec) { s.Devices = []string{"/dev/sda"} }, "devices", "refused"},
-		{"tag and digest", func(s *ServiceSpec) { s.Digest = "sha256:" + strings.Repeat("a", 64) }, "tag", "not both"},
+		{"tag pinned to a bad digest", func(s *ServiceSpec) { s.Digest = "sha256:xyz" }, "digest", "64 hexadecimal"},
 		{"bad digest", func(s *ServiceSpec) { s.Tag, s.Digest = "", "sha256:xyz" }, "digest", "64 hexadecimal"},
 		{"tag twice", func(s *ServiceSpec) { s.Image = "app:1" }, "image", "one place"},
 		{"bad image", func(s *ServiceSpec) { s.Image, s.Tag = "UPPER/Case", "" }, "image", "not a valid image reference"},

@@ -217,9 +217,6 @@ func (s *ServiceSpec) validateImage(add func(field, msg string)) {
 	case strings.ContainsFunc(s.Image, unicode.IsSpace):
 		add("image", "An image reference has no spaces.")
 		return
-	case s.Tag != "" && s.Digest != "":
-		add("tag", "Give a tag or a digest, not both.")
-		return
 	}
 	if s.Tag != "" && !tagPattern.MatchString(s.Tag) {
 		add("tag", "A tag has at most 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'.")

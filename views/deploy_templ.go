@@ -222,7 +222,7 @@ func DeployPage(p Page, f DeployForm) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = Field("or digest", "digest", "text", f.Digest, f.Errors["digest"], templ.Attributes{"placeholder": "sha256:…"}).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = Field("Digest (pins the tag, or alone)", "digest", "text", f.Digest, f.Errors["digest"], templ.Attributes{"placeholder": "sha256:…"}).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

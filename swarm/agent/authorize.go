@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path"
 	"reflect"
 	"regexp"
@@ -46,6 +47,7 @@ type Request struct {
 	Method string
 	Path   string // without the API version prefix
 	Body   []byte // read only for calls whose body the rules check
+	Query  url.Values
 }
 
 // versionPrefix is the optional /v1.41 at the start of an engine API path.
@@ -93,6 +95,8 @@ func Authorize(ctx context.Context, g Grant, selfImage string, r Request, look L
 		}
 	case ActStats:
 		return authorizeStats(ctx, r, seg, look)
+	case ActImages:
+		return authorizeImages(ctx, selfImage, r, seg, look)
 	case ActUpload, ActBackup, ActRestore:
 		return authorizeVolumeWork(ctx, g, selfImage, r, seg, look)
 	default:
@@ -114,6 +118,28 @@ func authorizeStats(ctx context.Context, r Request, seg []string, look Lookup) e
 		return nil
 	}
 	return refuse("%s %s is not part of reading resource use", r.Method, r.Path)
+}
+
+// authorizeImages allows reading the node's images and disk use and removing an image
+// without force (so the engine refuses one any container uses), never the agent's own.
+func authorizeImages(ctx context.Context, selfImage string, r Request, seg []string, look Lookup) error {
+	switch {
+	case r.Method == http.MethodGet && (r.Path == "/system/df" || r.Path == "/images/json" || r.Path == "/containers/json"):
+		return nil
+	case r.Method == http.MethodDelete && len(seg) >= 2 && seg[0] == "images":
+		if f := r.Query.Get("force"); f != "" && f != "0" && f != "false" {
+			return refuse("images are removed only when no container uses them, never forced")
+		}
+		id, err := look.ImageID(ctx, strings.Join(seg[1:], "/"))
+		if err != nil {
+			return refuse("the image is not on this node")
+		}
+		if id == selfImage {
+			return refuse("the agent's own image stays")
+		}
+		return nil
+	}
+	return refuse("%s %s is not part of listing and removing unused images", r.Method, r.Path)
 }
 
 // authorizeTerminal allows inspecting the granted container and running execs in it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -56,7 +57,7 @@ func TestGrantsAllowOnlyTheirActionsCalls(t *testing.T) {
 			"bindy":   {ID: "bindy", Helper: true, Volumes: []string{"data"}, Other: true},
 		},
 		execs:  map[string]string{"x1": "app1", "x2": "app2"},
-		images: map[string]string{"berth:1": "sha256:self", "busybox": "sha256:busy"},
+		images: map[string]string{"berth:1": "sha256:self", "busybox": "sha256:busy", "reg:5000/app:1": "sha256:app"},
 	}
 	helper := func(changes map[string]any) map[string]any {
 		hc := map[string]any{"Mounts": []map[string]any{{"Type": "volume", "Source": "data", "Target": "/v"}}}
@@ -77,6 +78,7 @@ func TestGrantsAllowOnlyTheirActionsCalls(t *testing.T) {
 	restore := Grant{Action: ActRestore, Volume: "data"}
 	listing := Grant{Action: ActVolumes}
 	stats := Grant{Action: ActStats}
+	images := Grant{Action: ActImages}
 	for _, tc := range []struct {
 		name string
 		g    Grant
@@ -105,6 +107,16 @@ func TestGrantsAllowOnlyTheirActionsCalls(t *testing.T) {
 		{"stats: inspect a container", stats, Request{Method: "GET", Path: "/containers/app1/json"}, "not part of reading resource use"},
 		{"stats: exec", stats, Request{Method: "POST", Path: "/containers/app1/exec", Body: []byte(`{"Cmd":["sh"]}`)}, "not part of reading resource use"},
 		{"stats: copy files out", stats, Request{Method: "GET", Path: "/containers/app1/archive"}, "not part of reading resource use"},
+		{"images: disk use", images, Request{Method: "GET", Path: "/system/df"}, ""},
+		{"images: remove an image", images, Request{Method: "DELETE", Path: "/images/busybox"}, ""},
+		{"images: remove a tag with a registry", images, Request{Method: "DELETE", Path: "/images/reg:5000/app:1"}, ""},
+		{"images: remove forced", images, Request{Method: "DELETE", Path: "/images/busybox", Query: url.Values{"force": {"1"}}}, "never forced"},
+		{"images: remove the agent's own", images, Request{Method: "DELETE", Path: "/images/berth:1"}, "agent's own"},
+		{"images: remove one not there", images, Request{Method: "DELETE", Path: "/images/nope"}, "not on this node"},
+		{"images: remove a container", images, Request{Method: "DELETE", Path: "/containers/app1"}, "not part of listing and removing unused images"},
+		{"images: prune everything", images, Request{Method: "POST", Path: "/images/prune"}, "not part of listing and removing unused images"},
+		{"images: pull", images, Request{Method: "POST", Path: "/images/create"}, "not part of listing and removing unused images"},
+		{"stats: remove an image", stats, Request{Method: "DELETE", Path: "/images/busybox"}, "not part of reading resource use"},
 		{"listing: volumes and sizes", listing, Request{Method: "GET", Path: "/system/df"}, ""},
 		{"listing: remove a volume", listing, Request{Method: "DELETE", Path: "/volumes/data"}, "not part of volumes"},
 		{"listing: services", listing, Request{Method: "GET", Path: "/services"}, "not part of volumes"},

@@ -21,6 +21,7 @@ const (
 	ActBackup   = "backup"   // reading one volume's data
 	ActRestore  = "restore"  // writing an archive into one volume (created if missing)
 	ActStats    = "stats"    // reading the resource use of the node's task containers
+	ActImages   = "images"   // listing the node's images and disk use, removing images no container uses
 )
 
 // Grant is what the portal allows one piece of work on one node to do.

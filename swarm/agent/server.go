@@ -48,7 +48,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeRefusal(w, err.Error())
 		return
 	}
-	req := Request{Method: r.Method, Path: APIPath(r.URL.Path)}
+	req := Request{Method: r.Method, Path: APIPath(r.URL.Path), Query: r.URL.Query()}
 	if req.Path == HostPath {
 		s.answerHost(w, r, g)
 		return

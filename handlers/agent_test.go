@@ -42,9 +42,15 @@ func agentImage(t testing.TB, cluster *enginetest.Cluster, build int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return agentImageOn(t, cluster.Nodes, build, bin)
+}
+
+// agentImageOn builds the agent image from Berth's static binary on each of the nodes.
+func agentImageOn(t testing.TB, nodes []*enginetest.Node, build int, bin []byte) string {
+	t.Helper()
 	tag := "berth-test/berth:agent-" + strconv.Itoa(build)
 	dockerfile := "FROM scratch\nCOPY berth /berth\nLABEL berth.build=" + strconv.Itoa(build) + "\nENTRYPOINT [\"/berth\"]\n"
-	for _, n := range cluster.Nodes {
+	for _, n := range nodes {
 		if err := enginetest.BuildImage(context.Background(), n, tag, map[string][]byte{"Dockerfile": []byte(dockerfile), "berth": bin}); err != nil {
 			t.Fatal(err)
 		}
@@ -57,13 +63,18 @@ func agentImage(t testing.TB, cluster *enginetest.Cluster, build int) string {
 func agentSocketLinks(t testing.TB, cluster *enginetest.Cluster) string {
 	t.Helper()
 	for _, n := range cluster.Nodes {
-		link := filepath.Join(filepath.Dir(n.Socket), "agent-"+n.Hostname+".sock")
-		os.Remove(link)
-		if err := os.Symlink(n.Socket, link); err != nil {
-			t.Fatal(err)
-		}
+		agentSocketLink(t, n)
 	}
 	return filepath.Join(filepath.Dir(cluster.Nodes[0].Socket), "agent-{{.Node.Hostname}}.sock")
+}
+
+// agentSocketLink names one engine's socket by its node's host name (agentSocketLinks).
+func agentSocketLink(t testing.TB, n *enginetest.Node) {
+	link := filepath.Join(filepath.Dir(n.Socket), "agent-"+n.Hostname+".sock")
+	os.Remove(link)
+	if err := os.Symlink(n.Socket, link); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // portalKeys returns the agent keys the server keeps sealed in its store (made on first use).

@@ -13,8 +13,15 @@ import (
 // APIService is a service in the API: the spec as deployed, plus its state.
 type APIService struct {
 	swarm.ServiceSpec
-	ID    string          `json:"id"`
-	State APIServiceState `json:"state"`
+	ID              string          `json:"id"`
+	State           APIServiceState `json:"state"`
+	UpdateAvailable *APIImageUpdate `json:"update_available,omitempty"`
+}
+
+// APIImageUpdate is a newer image the service's tag points at: its digest, and when Berth first saw the tag there.
+type APIImageUpdate struct {
+	Digest   string `json:"digest"`
+	PushedAt string `json:"pushed_at"`
 }
 
 // APIServiceState is what the swarm is doing with a service.
@@ -81,6 +88,7 @@ func (h *Handlers) APIServices(c echo.Context) error {
 	for _, s := range shown {
 		a := apiService(*s, false)
 		h.withUse(&a)
+		h.withImageUpdate(c.Request().Context(), &a, *s)
 		out = append(out, a)
 	}
 	c.Response().Header().Set("X-Total-Count", strconv.Itoa(matched))
@@ -105,6 +113,7 @@ func (h *Handlers) APIService(c echo.Context) error {
 	}
 	a := apiService(s, true)
 	h.withUse(&a)
+	h.withImageUpdate(c.Request().Context(), &a, s)
 	return c.JSON(http.StatusOK, a)
 }
 

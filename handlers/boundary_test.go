@@ -170,6 +170,18 @@ func (f *boundaryFixture) attacks() []attack {
 		{"redeploy a service that binds a host folder", "POST /api/v1/services/:name/redeploy", func(f *boundaryFixture) (int, string) {
 			return f.asOperator(http.MethodPost, "/api/v1/services/"+f.hostDir+"/redeploy", map[string]string{"tag": "evil"})
 		}, http.StatusForbidden, "only an admin may change it"},
+		{"update a service that binds a host folder to a newer image", "POST /api/v1/services/:name/image/update", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/services/"+f.hostDir+"/image/update", nil)
+		}, http.StatusForbidden, "only an admin may change it"},
+		{"update Berth to a newer image from its page", "POST /services/:name/image/update", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/services/"+f.self+"/image/update", nil)
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"check Berth's image with its owner's credential", "POST /api/v1/services/:name/image/check", func(f *boundaryFixture) (int, string) {
+			return f.asOperator(http.MethodPost, "/api/v1/services/"+f.self+"/image/check", nil)
+		}, http.StatusForbidden, "it is Berth itself"},
+		{"check Berth's image from its page", "POST /services/:name/image/check", func(f *boundaryFixture) (int, string) {
+			return f.form(http.MethodPost, "/services/"+f.self+"/image/check", nil)
+		}, http.StatusForbidden, "it is Berth itself"},
 		{"a terminal in a service that binds a host folder", "GET /terminal/:container", func(f *boundaryFixture) (int, string) {
 			return f.page("/terminal/" + f.hostDirContainer)
 		}, http.StatusForbidden, "would reach the node"},

@@ -31,6 +31,7 @@ type Engine interface {
 	MetricsEngine
 	NetworkEngine
 	ImageEngine
+	ImageUpdateEngine
 }
 
 // Config holds the HTTP-level settings the handlers need.
@@ -51,6 +52,8 @@ type Config struct {
 	Drills Drills
 	// Resources is the resource collection (nil: no figures).
 	Resources Resources
+	// ImageCheckEvery is how often services' tags are checked for a newer image (an hour when zero).
+	ImageCheckEvery time.Duration
 }
 
 // Handlers holds every dependency the routes use.
@@ -71,6 +74,7 @@ type Handlers struct {
 	backups    Backups
 	cfg        Config
 	prom       *promMetrics // Prometheus's registry and the request counters
+	checks     imageChecks  // each service's last image-update check
 	// jsonRoutes are the routes that answer JSON ("METHOD /pattern"), errors included.
 	jsonRoutes map[string]bool
 }

@@ -136,17 +136,7 @@ type serviceRequest struct {
 // APICreateService deploys a service.
 // ownerCredential is the credential of the service's owner for its image (redeploys and webhooks pull with it).
 func (h *Handlers) ownerCredential(c echo.Context, svc swarm.Service) (*swarm.Credential, error) {
-	if svc.Owner == "" {
-		return nil, nil
-	}
-	owner, err := h.store.UserByName(c.Request().Context(), svc.Owner)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return h.credentialFor(c, owner.ID, svc.Spec.Reference())
+	return h.ownerCredentialIn(c.Request().Context(), svc)
 }
 
 // redeploy restarts a service's tasks with a fresh pull under its owner's credential, optionally with a new tag.

@@ -95,6 +95,9 @@ func (h *Handlers) serviceList(list []swarm.Service, f serviceFilter, stale stri
 		if u, ok := use[s.Spec.Name]; ok {
 			r.CPU, r.Memory = views.Cores(u.CPU), views.Bytes(u.Memory)
 		}
+		if ic, ok := h.imageCheckOf(context.Background(), s.ID); ok && ic.UpdateAvailable() && ic.Tagged == s.Spec.TaggedImage() {
+			r.NewImage = ic.Latest
+		}
 		l.Rows = append(l.Rows, r)
 	}
 	return l
@@ -134,6 +137,7 @@ func (h *Handlers) serviceDetail(c echo.Context, name string) (views.ServiceDeta
 		// The same rule as the boundary's: Berth's own services for nobody, a spec Berth would refuse for admins only.
 		d.CanOperate = canOperate(c) && s.Reserved == "" && (len(s.Escapes) == 0 || u.Role == store.RoleAdmin)
 	}
+	d.ImageCheck = h.imageCheckView(c.Request().Context(), s)
 	for _, t := range s.Tasks {
 		d.Tasks = append(d.Tasks, views.TaskRow{ID: t.ID, Node: t.Node, State: t.State, Desired: t.DesiredState, Error: t.Error,
 			Message: t.Message, Image: t.Image, Updated: views.FormatTime(t.UpdatedAt), Ago: views.Ago(t.UpdatedAt, time.Now()), Container: t.ContainerID})

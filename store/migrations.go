@@ -228,6 +228,18 @@ var migrations = []string{
 		disk_used INTEGER NOT NULL DEFAULT 0,
 		PRIMARY KEY (kind, name, step, t)
 	) WITHOUT ROWID;`,
+	// 10: the last image-update check of each service that follows a tag: which digests its tasks run,
+	// which the tag points at, and since when Berth has seen it there.
+	`CREATE TABLE image_checks (
+		service_id TEXT PRIMARY KEY,
+		service TEXT NOT NULL,
+		tagged TEXT NOT NULL,
+		running TEXT NOT NULL DEFAULT '',
+		latest TEXT NOT NULL DEFAULT '',
+		latest_seen_at TEXT,
+		checked_at TEXT NOT NULL,
+		error TEXT NOT NULL DEFAULT ''
+	);`,
 }
 
 // migrate applies the migrations the schema_version table does not record yet.

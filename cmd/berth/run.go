@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 const usage = `Usage:
@@ -64,6 +65,17 @@ type config struct {
 	TrustedProxies []string
 	BackupDir      string
 	LogFormat      string // text or json
+	ImageChecks    time.Duration
+	flagErr        error // a setting given in the environment that is not valid
+}
+
+// imageCheckInterval reads how often services' tags are checked for a newer image (at least a minute).
+func imageCheckInterval(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Minute {
+		return 0, fmt.Errorf("the image check interval (BERTH_IMAGE_CHECK_INTERVAL) is a duration of at least 1m, not %q", v)
+	}
+	return d, nil
 }
 
 // commonFlags registers the settings every subcommand that opens the store shares.
@@ -72,6 +84,14 @@ func commonFlags(fs *flag.FlagSet, cfg *config, getenv func(string) string) {
 	fs.StringVar(&cfg.DataDir, "data", envOr(getenv, "BERTH_DATA", "./data"), "data directory, created if missing (BERTH_DATA)")
 	fs.StringVar(&cfg.BackupDir, "backups", getenv("BERTH_BACKUP_DIR"), "where snapshots are written (BERTH_BACKUP_DIR; default: backups under the data directory)")
 	fs.StringVar(&cfg.LogFormat, "log-format", envOr(getenv, "BERTH_LOG_FORMAT", "text"), "log lines as text or json (BERTH_LOG_FORMAT)")
+	cfg.ImageChecks = time.Hour
+	if v := getenv("BERTH_IMAGE_CHECK_INTERVAL"); v != "" {
+		cfg.ImageChecks, cfg.flagErr = imageCheckInterval(v)
+	}
+	fs.Func("image-check-interval", "how often services' tags are checked for a newer image, default 1h (BERTH_IMAGE_CHECK_INTERVAL)", func(v string) (err error) {
+		cfg.ImageChecks, err = imageCheckInterval(v)
+		return err
+	})
 	cfg.MasterKeyFile = getenv("BERTH_MASTER_KEY_FILE")
 	cfg.PublicURL = strings.TrimRight(getenv("BERTH_PUBLIC_URL"), "/")
 	for _, p := range strings.Split(getenv("BERTH_TRUSTED_PROXIES"), ",") {

@@ -50,7 +50,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	commonFlags(fs, &cfg, getenv)
 	agentFlags(fs, &agents, getenv)
-	if err := fs.Parse(args); err != nil {
+	if err := errors.Join(fs.Parse(args), cfg.flagErr); err != nil {
 		return err
 	}
 	log, err := newLogger(cfg.LogFormat, stderr)
@@ -97,7 +97,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Interval: func(ctx context.Context) time.Duration { return backup.Interval(ctx, st) }, Memory: resources.MemoryFacts}
 	h := handlers.New(st, engine, backups, monitor, sessions, log, handlers.Config{
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies, PublicURL: cfg.PublicURL,
-		Offsite: copier, Drills: drills, Resources: resources,
+		Offsite: copier, Drills: drills, Resources: resources, ImageCheckEvery: cfg.ImageChecks,
 	})
 	monitor.Domains = h.DomainStates // checked at most once a minute (alerts.DomainsEvery)
 	e := echo.New()
@@ -122,7 +122,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	go resources.Run(bg)
 	go upgradeAgents(bg, engine, log)
 	go monitor.Run(bg, alertCheckEvery)
-
+	go h.RunImageChecks(bg)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("berth listening", "addr", ln.Addr().String(), "data", cfg.DataDir)

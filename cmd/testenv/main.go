@@ -49,15 +49,7 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	traefik, err := ensureTraefik(ctx)
-	if err != nil {
-		return err
-	}
-	mailpit, err := ensureMailpit(ctx)
-	if err != nil {
-		return err
-	}
-	weed, err := ensureSeaweed(ctx)
+	tools, err := ensureTools(ctx)
 	if err != nil {
 		return err
 	}
@@ -91,8 +83,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	if *shell {
-		fmt.Printf("export %s=%s %s=%s %s=%s %s=%s\n# DOCKER_HOST=%s\n# Ctrl-C tears the engines down.\n", enginetest.EnvCluster, desc, enginetest.EnvTraefik, traefik,
-			enginetest.EnvMailpit, mailpit, enginetest.EnvSeaweed, weed, cluster.Manager().Host())
+		fmt.Printf("export %s=%s %s\n# DOCKER_HOST=%s\n# Ctrl-C tears the engines down.\n", enginetest.EnvCluster, desc, strings.Join(tools, " "), cluster.Manager().Host())
 		<-ctx.Done()
 		return nil
 	}
@@ -107,7 +98,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	cmd := exec.CommandContext(ctx, "go", testArgs...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), enginetest.EnvCluster+"="+desc, enginetest.EnvTraefik+"="+traefik, enginetest.EnvMailpit+"="+mailpit, enginetest.EnvSeaweed+"="+weed)
+	cmd.Env = append(append(os.Environ(), enginetest.EnvCluster+"="+desc), tools...)
 	fmt.Println("testenv: go", strings.Join(testArgs, " "))
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("go test: %w", err)

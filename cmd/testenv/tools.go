@@ -46,6 +46,22 @@ func buildOnce(ctx context.Context, name, version, module, pkg string) (string, 
 	return bin, nil
 }
 
+// ensureTools builds (once) the real servers the tests run and returns their paths as NAME=path for the tests' environment.
+func ensureTools(ctx context.Context) ([]string, error) {
+	var env []string
+	for _, tool := range []struct {
+		name  string
+		build func(context.Context) (string, error)
+	}{{enginetest.EnvTraefik, ensureTraefik}, {enginetest.EnvMailpit, ensureMailpit}, {enginetest.EnvSeaweed, ensureSeaweed}, {enginetest.EnvDistribution, ensureDistribution}} {
+		path, err := tool.build(ctx)
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, tool.name+"="+path)
+	}
+	return env, nil
+}
+
 // ensureMailpit returns the path of the SMTP server the alert tests send to.
 func ensureMailpit(ctx context.Context) (string, error) {
 	return buildOnce(ctx, "mailpit", enginetest.MailpitVersion, "module berth-mailpit-build\n\ngo 1.25.0\n\nrequire github.com/axllent/mailpit "+enginetest.MailpitVersion+"\n",
@@ -58,4 +74,10 @@ func ensureSeaweed(ctx context.Context) (string, error) {
 	module := "module berth-seaweedfs-build\n\ngo 1.26.6\n\nrequire github.com/seaweedfs/seaweedfs " + enginetest.SeaweedVersion +
 		"\n\nreplace github.com/tyler-smith/go-bip39 => github.com/cosmos/go-bip39 v1.0.0\n"
 	return buildOnce(ctx, "weed", enginetest.SeaweedVersion, module, "github.com/seaweedfs/seaweedfs/weed")
+}
+
+// ensureDistribution returns the path of the image registry the image-update tests push to.
+func ensureDistribution(ctx context.Context) (string, error) {
+	return buildOnce(ctx, "registry", enginetest.DistributionVersion, "module berth-registry-build\n\ngo 1.25.0\n\nrequire github.com/distribution/distribution/v3 "+enginetest.DistributionVersion+"\n",
+		"github.com/distribution/distribution/v3/cmd/registry")
 }

@@ -126,6 +126,8 @@ func authorizeImages(ctx context.Context, selfImage string, r Request, seg []str
 	switch {
 	case r.Method == http.MethodGet && (r.Path == "/system/df" || r.Path == "/images/json" || r.Path == "/containers/json"):
 		return nil
+	case r.Method == http.MethodGet && len(seg) >= 3 && seg[0] == "images" && seg[len(seg)-1] == "json":
+		return nil // an image's details: which digests it was pulled as
 	case r.Method == http.MethodDelete && len(seg) >= 2 && seg[0] == "images":
 		if f := r.Query.Get("force"); f != "" && f != "0" && f != "false" {
 			return refuse("images are removed only when no container uses them, never forced")

@@ -108,6 +108,8 @@ func TestGrantsAllowOnlyTheirActionsCalls(t *testing.T) {
 		{"stats: exec", stats, Request{Method: "POST", Path: "/containers/app1/exec", Body: []byte(`{"Cmd":["sh"]}`)}, "not part of reading resource use"},
 		{"stats: copy files out", stats, Request{Method: "GET", Path: "/containers/app1/archive"}, "not part of reading resource use"},
 		{"images: disk use", images, Request{Method: "GET", Path: "/system/df"}, ""},
+		{"images: an image's digests", images, Request{Method: "GET", Path: "/images/sha256:abc/json"}, ""},
+		{"images: an image's history", images, Request{Method: "GET", Path: "/images/sha256:abc/history"}, "not part of listing"},
 		{"images: remove an image", images, Request{Method: "DELETE", Path: "/images/busybox"}, ""},
 		{"images: remove a tag with a registry", images, Request{Method: "DELETE", Path: "/images/reg:5000/app:1"}, ""},
 		{"images: remove forced", images, Request{Method: "DELETE", Path: "/images/busybox", Query: url.Values{"force": {"1"}}}, "never forced"},

@@ -50,11 +50,22 @@ func StartCluster(ctx context.Context, size int) (c *Cluster, err error) {
 
 // StartNode allocates, wires and starts one engine with the busybox image loaded, outside any swarm.
 func StartNode(ctx context.Context, hostname string) (*Node, error) {
+	return startNode(ctx, hostname, false)
+}
+
+// StartPullingNode is StartNode for an engine whose swarm tasks pull their image before
+// starting, as production engines do (the suite's engines run offline images only).
+func StartPullingNode(ctx context.Context, hostname string) (*Node, error) {
+	return startNode(ctx, hostname, true)
+}
+
+func startNode(ctx context.Context, hostname string, pulls bool) (*Node, error) {
 	index, err := allocateIndex()
 	if err != nil {
 		return nil, err
 	}
 	n := newNode(index, hostname)
+	n.Pulls = pulls
 	if err := n.createNetwork(); err != nil {
 		n.Destroy()
 		return nil, err
@@ -88,26 +99,42 @@ func (c *Cluster) formSwarm(ctx context.Context) error {
 		return err
 	}
 	for _, n := range c.Nodes[1:] {
-		if !reachable(n.Name, c.Manager().Addr+":2377", 5*time.Second) {
-			if hint := firewallHint(); hint != "" {
-				return fmt.Errorf("swarm join %s: %s", n.Name, hint)
-			}
-			return fmt.Errorf("swarm join %s: the manager's port %s:2377 does not answer from %s", n.Name, c.Manager().Addr, n.Name)
-		}
-		cli, err := n.Client()
-		if err != nil {
+		if err := c.joinWorker(ctx, n, sw.JoinTokens.Worker); err != nil {
 			return err
 		}
-		err = cli.SwarmJoin(ctx, swarm.JoinRequest{
-			ListenAddr:    "0.0.0.0:2377",
-			AdvertiseAddr: n.Addr,
-			RemoteAddrs:   []string{c.Manager().Addr + ":2377"},
-			JoinToken:     sw.JoinTokens.Worker,
-		})
-		cli.Close()
-		if err != nil {
-			return fmt.Errorf("swarm join %s: %w", n.Name, err)
+	}
+	return nil
+}
+
+// JoinWorker joins an engine started outside the swarm (StartNode) as a worker.
+func (c *Cluster) JoinWorker(ctx context.Context, n *Node) error {
+	mgr, err := c.Manager().Client()
+	if err != nil {
+		return err
+	}
+	defer mgr.Close()
+	sw, err := mgr.SwarmInspect(ctx)
+	if err != nil {
+		return err
+	}
+	return c.joinWorker(ctx, n, sw.JoinTokens.Worker)
+}
+
+func (c *Cluster) joinWorker(ctx context.Context, n *Node, token string) error {
+	if !reachable(n.Name, c.Manager().Addr+":2377", 5*time.Second) {
+		if hint := firewallHint(); hint != "" {
+			return fmt.Errorf("swarm join %s: %s", n.Name, hint)
 		}
+		return fmt.Errorf("swarm join %s: the manager's port %s:2377 does not answer from %s", n.Name, c.Manager().Addr, n.Name)
+	}
+	cli, err := n.Client()
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	err = cli.SwarmJoin(ctx, swarm.JoinRequest{ListenAddr: "0.0.0.0:2377", AdvertiseAddr: n.Addr, RemoteAddrs: []string{c.Manager().Addr + ":2377"}, JoinToken: token})
+	if err != nil {
+		return fmt.Errorf("swarm join %s: %w", n.Name, err)
 	}
 	return nil
 }

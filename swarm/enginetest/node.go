@@ -30,6 +30,7 @@ type Node struct {
 	Hostname string `json:"hostname"` // what swarm shows as the node name
 	Addr     string `json:"addr"`     // address on the test bridge
 	Socket   string `json:"socket"`   // unix socket path of the engine API
+	Pulls    bool   `json:"pulls"`    // its swarm tasks pull their image (else they run the engine's copy only)
 }
 
 // newNode describes the engine with the given allocation index.
@@ -113,7 +114,11 @@ func (n *Node) Start(ctx context.Context) error {
 		return err
 	}
 	args = append(args, remote...)
-	script += fmt.Sprintf("hostname %s\nexport DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1\nexec dockerd %s\n", n.Hostname, strings.Join(args, " "))
+	offline := "export DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1\n" // swarm tasks never pull: there is no registry
+	if n.Pulls {
+		offline = ""
+	}
+	script += fmt.Sprintf("hostname %s\n%sexec dockerd %s\n", n.Hostname, offline, strings.Join(args, " "))
 	logf, err := os.OpenFile(n.logFile(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err

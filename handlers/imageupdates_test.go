@@ -168,4 +168,36 @@ func TestAPushedTagShowsAnUpdateWithinOneCheckAndTheUpdateRunsTheNewDigest(t *te
 			t.Errorf("updating again: %d %s", r.Status, r.Body)
 		}
 	})
+
+	step(t, "the extra worker, drained through the API, is removed by Berth once it has left", func(t *testing.T) {
+		bg, stop := context.WithCancel(ctx)
+		defer stop()
+		go s.handler.runNodeRemovals(bg)
+		adminToken := must(createToken(s.testServer, "updadmin")).value(t)
+		if r := s.api(t, adminToken, http.MethodDelete, "/api/v1/nodes/"+worker.Hostname+"?drain=true", nil); r.Status != http.StatusAccepted || !strings.Contains(r.Body, "once it is down") {
+			t.Fatalf("drain to remove: %d %s", r.Status, r.Body)
+		}
+		wcli := must(worker.Client()).value(t)
+		defer wcli.Close()
+		if err := wcli.SwarmLeave(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 90*time.Second, worker.Hostname+" removed", func() bool {
+			_, _, err := s.docker.NodeInspectWithRaw(ctx, worker.Hostname)
+			return err != nil && strings.Contains(err.Error(), "not found")
+		})
+		var rec store.AuditRecord
+		waitFor(t, 10*time.Second, "the removal's audit record", func() bool {
+			for _, r := range must(s.Store.AuditRecords(ctx, store.AuditFilter{Action: "node.remove"})).value(t) {
+				if r.Action == "node.remove" && r.Object == "node:"+worker.Hostname {
+					rec = r
+					return true
+				}
+			}
+			return false
+		})
+		if rec.Outcome != "ok" || rec.Actor != "updadmin" || rec.Via != "api" || !strings.Contains(rec.Detail, "once it was down") {
+			t.Errorf("audit of the removal: %+v", rec)
+		}
+	})
 }

@@ -65,9 +65,25 @@ func (h *Handlers) RotateJoinToken(c echo.Context) error {
 
 // RemoveNodePage removes a node from its page; a node still up is answered with what to do first.
 func (h *Handlers) RemoveNodePage(c echo.Context) error {
-	d, _, err := h.nodeDetail(c)
+	d, nodes, err := h.nodeDetail(c)
 	if err != nil {
 		return err
+	}
+	if d.Node.Role == "worker" && d.Node.Status != "down" {
+		if c.FormValue("remove") == "drain" && c.FormValue("confirm") == "yes" {
+			n, err := swarm.FindNode(nodes, d.Node.ID)
+			if err == nil {
+				err = h.drainToRemove(c, n)
+			}
+			if err != nil {
+				return err
+			}
+			return h.redirectNotice(c, "/nodes/"+d.Node.ID, "Draining "+d.Node.Hostname+": Berth removes it once it is down. Run `docker swarm leave` on it or shut it down.")
+		}
+		d.Confirm = drainConfirm(d) // the first step, asked here with what moves
+		d.Confirm.Action, d.Confirm.Value, d.Confirm.Label = "remove", "drain", "Drain "+d.Node.Hostname+", then remove it once it is down"
+		d.Confirm.Warnings = append(d.Confirm.Warnings, d.Node.Hostname+" is "+d.Node.Status+": once drained, run `docker swarm leave` on it or shut it down; Berth removes it when the swarm sees it down.")
+		return h.renderNode(c, http.StatusUnprocessableEntity, d)
 	}
 	if err := h.removeNode(c, d.Node.ID); err != nil {
 		fields, invalid := swarm.IsSpecError(err)
@@ -75,12 +91,25 @@ func (h *Handlers) RemoveNodePage(c echo.Context) error {
 			return err
 		}
 		d.Error = fields["node"]
-		if d.Node.Role == "worker" && d.Node.Status != "down" && d.Node.Availability != "drain" {
-			d.Confirm = drainConfirm(d) // the first step, asked here with what moves
-		}
 		return h.renderNode(c, http.StatusUnprocessableEntity, d)
 	}
 	return h.redirectNotice(c, "/nodes", "Removed node "+d.Node.Hostname+" from the swarm.")
+}
+
+// CancelNodeRemoval calls off a pending removal from the node's page.
+func (h *Handlers) CancelNodeRemoval(c echo.Context) error {
+	d, nodes, err := h.nodeDetail(c)
+	if err != nil {
+		return err
+	}
+	n, err := swarm.FindNode(nodes, d.Node.ID)
+	if err != nil {
+		return err
+	}
+	if err := h.cancelRemoval(c, n); err != nil {
+		return err
+	}
+	return h.redirectNotice(c, "/nodes/"+d.Node.ID, "Berth will not remove "+d.Node.Hostname+"; it stays drained until you make it active.")
 }
 
 // APIJoin answers both join commands (admin; audited).
@@ -125,12 +154,10 @@ func (h *Handlers) APIRemoveNode(c echo.Context) error {
 		return err
 	}
 	if n.Status != "down" && c.QueryParam("drain") == "true" && n.Role == "worker" {
-		err := h.engine.UpdateNode(ctx, n.ID, n.SpecStamp, swarm.NodeChange{Availability: "drain"})
-		h.audit(c, "node.availability", "node:"+n.Hostname, outcomeOf(err), "drain, to remove it")
-		if err != nil {
+		if err := h.drainToRemove(c, n); err != nil {
 			return err
 		}
-		return c.JSON(http.StatusAccepted, map[string]string{"message": "Draining " + n.Hostname + ": run `docker swarm leave` on it (or shut it down), then remove it."})
+		return c.JSON(http.StatusAccepted, map[string]string{"message": "Draining " + n.Hostname + ": Berth removes it once it is down. Run `docker swarm leave` on it or shut it down."})
 	}
 	err = h.removeNode(c, n.ID)
 	if fields, ok := swarm.IsSpecError(err); ok {

@@ -81,17 +81,23 @@ func TestAdminAddsANodeWithTheShownCommandRotatesTheTokenAndRemovesTheNodeOnceIt
 			return strings.Contains(row, ">ready<")
 		})
 	})
-	step(t, "removing it while it is up offers the drain first and says what to do; once it left, it is removed", func(t *testing.T) {
+	step(t, "removing it while it is up drains it first, once confirmed, and marks it to be removed; once it left, it is removed", func(t *testing.T) {
 		p := admin.post("/nodes/"+hostname+"/remove", nil)
-		if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "docker swarm leave") || !strings.Contains(p.Body, `id="node-confirm"`) {
-			t.Errorf("remove while up: %d %s", p.Status, truncate(between(p.Body, `id="node-error"`, `</div>`), 300))
+		confirm := between(p.Body, `id="node-confirm"`, `</article>`)
+		if p.Status != http.StatusUnprocessableEntity || !strings.Contains(confirm, "docker swarm leave") || !strings.Contains(confirm, "then remove it once it is down") {
+			t.Errorf("remove while up: %d %s", p.Status, truncate(confirm, 500))
 		}
-		r := s.api(t, token, http.MethodDelete, "/api/v1/nodes/"+hostname+"?drain=true", nil)
-		if r.Status != http.StatusAccepted {
-			t.Fatalf("drain to remove: %d %s", r.Status, r.Body)
+		if n := s.inspectNode(t, hostname); n.Spec.Availability != dswarm.NodeAvailabilityActive {
+			t.Errorf("asking drained %s before the confirmation", hostname)
+		}
+		if p := admin.post("/nodes/"+hostname+"/remove", url.Values{"remove": {"drain"}, "confirm": {"yes"}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("confirm drain to remove: %d %s", p.Status, truncate(p.Body, 300))
 		}
 		if n := s.inspectNode(t, hostname); n.Spec.Availability != dswarm.NodeAvailabilityDrain {
 			t.Errorf("%s is %s, want drained", hostname, n.Spec.Availability)
+		}
+		if row := between(admin.get("/nodes").Body, `<tr id="node-`+hostname+`">`, `</tr>`); !strings.Contains(row, "removed by Berth once down (asked by joinadmin") {
+			t.Errorf("the Nodes list does not say the node goes once down: %s", row)
 		}
 		if out, err := runJoin(fresh, "docker swarm leave"); err != nil {
 			t.Fatalf("leave: %v %s", err, out)
@@ -115,6 +121,14 @@ func TestAdminAddsANodeWithTheShownCommandRotatesTheTokenAndRemovesTheNodeOnceIt
 		}
 		if after := must(fcli.ImageList(ctx, image.ListOptions{})).value(t); len(after) != len(before) {
 			t.Errorf("the node's images changed: %d before, %d after", len(before), len(after))
+		}
+		// Called off, the node stays though it is down; removed from its page, it goes at once.
+		if p := admin.post("/nodes/"+hostname+"/remove/cancel", nil); p.Status != http.StatusSeeOther {
+			t.Fatalf("call the removal off: %d %s", p.Status, truncate(p.Body, 300))
+		}
+		s.handler.removeDownNodes(ctx)
+		if n := s.inspectNode(t, hostname); n.Status.State != dswarm.NodeStateDown {
+			t.Fatalf("%s after calling off its removal: %s", hostname, n.Status.State)
 		}
 		if p := admin.post("/nodes/"+hostname+"/remove", nil); p.Status != http.StatusSeeOther {
 			t.Fatalf("remove once down: %d %s", p.Status, truncate(p.Body, 300))

@@ -59,8 +59,10 @@ func (h *Handlers) nodeRowsAndAgents(c echo.Context) ([]views.NodeRow, views.Age
 	panel := views.AgentsPanel{Deployed: deployed, Current: deployed, Local: h.engine.Cached().NodeName, CanDeploy: h.engine.AgentsUnavailable(ctx),
 		HelperProblem: h.engine.HelperProblem()}
 	rows := make([]views.NodeRow, 0, len(nodes))
+	pending := h.pendingRemovals(ctx)
 	for _, n := range nodes {
 		r := nodeRow(n)
+		r.Removal = removalText(pending, n.ID)
 		r.Agent = "missing"
 		if a, ok := agents[n.ID]; ok {
 			r.Agent = a.State
@@ -211,6 +213,7 @@ func (h *Handlers) nodeDetail(c echo.Context) (views.NodeDetail, []swarm.NodeInf
 		return views.NodeDetail{}, nil, err
 	}
 	d := views.NodeDetail{Node: nodeRow(n)}
+	d.Node.Removal = removalText(h.pendingRemovals(ctx), n.ID)
 	for _, t := range tasks {
 		d.Tasks = append(d.Tasks, views.TaskRow{ID: t.ID, Service: t.Service, State: t.State, Desired: t.DesiredState, Error: t.Error})
 	}
@@ -385,6 +388,15 @@ func (h *Handlers) DeleteNodeLabel(c echo.Context) error {
 }
 
 // drainConfirm asks before draining a node, listing the tasks that will move.
+// removalText says that Berth removes the node once it is down, and who asked ("" when nobody did).
+func removalText(pending map[string]store.NodeRemoval, id string) string {
+	r, ok := pending[id]
+	if !ok {
+		return ""
+	}
+	return "removed by Berth once down (asked by " + r.Asked.Actor + ", " + views.FormatTime(r.AskedAt) + ")"
+}
+
 func drainConfirm(d views.NodeDetail) *views.NodeConfirm {
 	conf := &views.NodeConfirm{Action: "availability", Value: "drain"}
 	for _, t := range d.Tasks {

@@ -176,6 +176,7 @@ func (h *Handlers) Routes() []Route {
 		ui(http.MethodPost, "/nodes/:id/labels", admin, h.SetNodeLabel),
 		ui(http.MethodPost, "/nodes/:id/labels/delete", admin, h.DeleteNodeLabel),
 		ui(http.MethodPost, "/nodes/:id/remove", admin, h.RemoveNodePage),
+		ui(http.MethodPost, "/nodes/:id/remove/cancel", admin, h.CancelNodeRemoval),
 
 		ui(http.MethodGet, "/backups", viewer, h.BackupsPage),
 		ui(http.MethodGet, "/backups/live", viewer, h.BackupsLive),

@@ -149,6 +149,7 @@ var roleModel = map[string]store.Role{
 	"POST /nodes/join":                         store.RoleAdmin,
 	"POST /nodes/join/rotate":                  store.RoleAdmin,
 	"POST /nodes/:id/remove":                   store.RoleAdmin,
+	"POST /nodes/:id/remove/cancel":            store.RoleAdmin,
 	"GET /api/v1/swarm/join":                   store.RoleAdmin,
 	"POST /api/v1/swarm/join/rotate":           store.RoleAdmin,
 	"DELETE /api/v1/nodes/:id":                 store.RoleAdmin,

@@ -240,6 +240,16 @@ var migrations = []string{
 		checked_at TEXT NOT NULL,
 		error TEXT NOT NULL DEFAULT ''
 	);`,
+	// 11: nodes an admin asked to remove once they are down (drained meanwhile), and who asked from where.
+	`CREATE TABLE node_removals (
+		node_id TEXT PRIMARY KEY,
+		hostname TEXT NOT NULL,
+		actor TEXT NOT NULL,
+		role TEXT NOT NULL,
+		source TEXT NOT NULL,
+		via TEXT NOT NULL,
+		asked_at TEXT NOT NULL
+	);`,
 }
 
 // migrate applies the migrations the schema_version table does not record yet.

@@ -122,7 +122,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	go resources.Run(bg)
 	go upgradeAgents(bg, engine, log)
 	go monitor.Run(bg, alertCheckEvery)
-	go h.RunImageChecks(bg)
+	go h.RunBackground(bg)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("berth listening", "addr", ln.Addr().String(), "data", cfg.DataDir)

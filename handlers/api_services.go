@@ -117,6 +117,7 @@ func (h *Handlers) APIService(c echo.Context) error {
 	return c.JSON(http.StatusOK, a)
 }
 
+// APICreateService deploys a service.
 func (h *Handlers) APICreateService(c echo.Context) error {
 	var req serviceRequest
 	if err := bindJSON(c, &req); err != nil {
@@ -243,6 +244,7 @@ func (h *Handlers) APIPatchService(c echo.Context) error {
 	return c.JSON(http.StatusOK, apiService(svc, true))
 }
 
+// APIRedeployService redeploys with a fresh pull; {"tag": "..."} switches the tag first.
 func (h *Handlers) APIRedeployService(c echo.Context) error {
 	var req struct {
 		Tag string `json:"tag"`

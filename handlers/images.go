@@ -145,13 +145,18 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// APINodeImages lists a node's images.
-func (h *Handlers) APINodeImages(c echo.Context) error {
+// readNodeImages reads the images and disk use of the node the route names.
+func (h *Handlers) readNodeImages(c echo.Context) (swarm.NodeImages, error) {
 	n, err := h.imagesNode(c)
 	if err != nil {
-		return err
+		return swarm.NodeImages{}, err
 	}
-	imgs, err := h.engine.ImagesOf(c.Request().Context(), n.Hostname)
+	return h.engine.ImagesOf(c.Request().Context(), n.Hostname)
+}
+
+// APINodeImages lists a node's images.
+func (h *Handlers) APINodeImages(c echo.Context) error {
+	imgs, err := h.readNodeImages(c)
 	if err != nil {
 		return err
 	}
@@ -164,15 +169,11 @@ func (h *Handlers) APINodeImages(c echo.Context) error {
 
 // APINodeDisk answers Docker's disk use on a node, as `docker system df` sums it.
 func (h *Handlers) APINodeDisk(c echo.Context) error {
-	n, err := h.imagesNode(c)
+	imgs, err := h.readNodeImages(c)
 	if err != nil {
 		return err
 	}
-	imgs, err := h.engine.ImagesOf(c.Request().Context(), n.Hostname)
-	if err != nil {
-		return err
-	}
-	out := map[string]any{"node": n.Hostname, "layers_bytes": imgs.Layers}
+	out := map[string]any{"node": imgs.Node, "layers_bytes": imgs.Layers}
 	keys := map[string]string{"Images": "images", "Containers": "containers", "Local volumes": "volumes", "Build cache": "build_cache"}
 	for _, d := range imgs.Disk {
 		out[keys[d.Kind]] = map[string]any{"count": d.Count, "active": d.Active, "size_bytes": d.Size, "reclaimable_bytes": d.Reclaimable}

@@ -11,11 +11,24 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
+// lastImageCheck is the service's last check of the tag it follows now, with the digest it
+// is pinned to now taken as what it runs (so a pin made since reads at once).
+func (h *Handlers) lastImageCheck(ctx context.Context, s swarm.Service) (store.ImageCheck, bool) {
+	ic, ok := h.imageCheckOf(ctx, s.ID)
+	if !ok || ic.Tagged != s.Spec.TaggedImage() {
+		return store.ImageCheck{}, false
+	}
+	if s.Spec.Digest != "" {
+		ic.Running = []string{s.Spec.Digest}
+	}
+	return ic, true
+}
+
 // imageCheckView is the service page's account of the last image check.
 func (h *Handlers) imageCheckView(ctx context.Context, s swarm.Service) views.ImageCheckView {
 	v := views.ImageCheckView{Tagged: s.Spec.TaggedImage()}
-	ic, ok := h.imageCheckOf(ctx, s.ID)
-	if !ok || ic.Tagged != v.Tagged {
+	ic, ok := h.lastImageCheck(ctx, s)
+	if !ok {
 		return v
 	}
 	v.Checked, v.Error, v.Running = views.FormatTime(ic.CheckedAt), ic.Error, ic.Running
@@ -27,7 +40,7 @@ func (h *Handlers) imageCheckView(ctx context.Context, s swarm.Service) views.Im
 
 // withImageUpdate adds the newer image a service's tag points at, when the last check found one.
 func (h *Handlers) withImageUpdate(ctx context.Context, a *APIService, s swarm.Service) {
-	if ic, ok := h.imageCheckOf(ctx, s.ID); ok && ic.UpdateAvailable() && ic.Tagged == s.Spec.TaggedImage() {
+	if ic, ok := h.lastImageCheck(ctx, s); ok && ic.UpdateAvailable() {
 		a.UpdateAvailable = &APIImageUpdate{Digest: ic.Latest, PushedAt: ic.LatestSeenAt.UTC().Format(time.RFC3339)}
 	}
 }

@@ -175,8 +175,8 @@ func (h *Handlers) updateImage(c echo.Context, name string) (swarm.Service, erro
 	if err := h.guardService(c, "service.image-update", cur.Spec.Name); err != nil {
 		return cur, err
 	}
-	check, ok := h.imageCheckOf(ctx, cur.ID)
-	if !ok || !check.UpdateAvailable() || check.Tagged != cur.Spec.TaggedImage() {
+	check, ok := h.lastImageCheck(ctx, cur)
+	if !ok || !check.UpdateAvailable() {
 		return cur, &swarm.SpecError{Fields: map[string]string{"image": "No newer image is known for " + cur.Spec.TaggedImage() + ": check again first."}}
 	}
 	pinned := cur.Spec.TaggedImage() + "@" + check.Latest

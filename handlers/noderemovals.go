@@ -7,6 +7,7 @@ import (
 
 	"github.com/berthhq/berth/store"
 	"github.com/berthhq/berth/swarm"
+	"github.com/berthhq/berth/views"
 	"github.com/labstack/echo/v4"
 )
 
@@ -49,6 +50,15 @@ func (h *Handlers) pendingRemovals(ctx context.Context) map[string]store.NodeRem
 		out[r.NodeID] = r
 	}
 	return out
+}
+
+// removalText says that Berth removes the node once it is down, and who asked ("" when nobody did).
+func removalText(pending map[string]store.NodeRemoval, id string) string {
+	r, ok := pending[id]
+	if !ok {
+		return ""
+	}
+	return "removed by Berth once down (asked by " + r.Asked.Actor + ", " + views.FormatTime(r.AskedAt) + ")"
 }
 
 // removeDownNodes removes the nodes an admin asked to remove that are now down, audited as that admin.

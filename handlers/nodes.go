@@ -388,15 +388,6 @@ func (h *Handlers) DeleteNodeLabel(c echo.Context) error {
 }
 
 // drainConfirm asks before draining a node, listing the tasks that will move.
-// removalText says that Berth removes the node once it is down, and who asked ("" when nobody did).
-func removalText(pending map[string]store.NodeRemoval, id string) string {
-	r, ok := pending[id]
-	if !ok {
-		return ""
-	}
-	return "removed by Berth once down (asked by " + r.Asked.Actor + ", " + views.FormatTime(r.AskedAt) + ")"
-}
-
 func drainConfirm(d views.NodeDetail) *views.NodeConfirm {
 	conf := &views.NodeConfirm{Action: "availability", Value: "drain"}
 	for _, t := range d.Tasks {

@@ -133,7 +133,6 @@ type serviceRequest struct {
 	State json.RawMessage `json:"state,omitempty"`
 }
 
-// APICreateService deploys a service.
 // ownerCredential is the credential of the service's owner for its image (redeploys and webhooks pull with it).
 func (h *Handlers) ownerCredential(c echo.Context, svc swarm.Service) (*swarm.Credential, error) {
 	return h.ownerCredentialIn(c.Request().Context(), svc)
@@ -172,7 +171,6 @@ func (h *Handlers) redeploy(c echo.Context, name, tag string) (swarm.Service, er
 	return svc, nil
 }
 
-// APIRedeployService redeploys with a fresh pull; {"tag": "..."} switches the tag first.
 // removeService deletes a service and its webhook, after the boundary's check, audited.
 func (h *Handlers) removeService(c echo.Context, svc swarm.Service) error {
 	if err := h.guardService(c, "service.delete", svc.Spec.Name); err != nil {

@@ -95,7 +95,7 @@ func (h *Handlers) serviceList(list []swarm.Service, f serviceFilter, stale stri
 		if u, ok := use[s.Spec.Name]; ok {
 			r.CPU, r.Memory = views.Cores(u.CPU), views.Bytes(u.Memory)
 		}
-		if ic, ok := h.imageCheckOf(context.Background(), s.ID); ok && ic.UpdateAvailable() && ic.Tagged == s.Spec.TaggedImage() {
+		if ic, ok := h.lastImageCheck(context.Background(), *s); ok && ic.UpdateAvailable() {
 			r.NewImage = ic.Latest
 		}
 		l.Rows = append(l.Rows, r)

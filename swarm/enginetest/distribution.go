@@ -28,13 +28,7 @@ type ImageRegistry struct {
 // StartImageRegistry serves a registry that accepts only the given username/password pairs, stopped when the test ends.
 func StartImageRegistry(t testing.TB, users map[string]string) *ImageRegistry {
 	t.Helper()
-	bin := os.Getenv(EnvDistribution)
-	if bin == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no image registry (%s unset) under CI", EnvDistribution)
-		}
-		t.Skip("no image registry: run the tests with the test command (go run ./cmd/testenv)")
-	}
+	bin := toolBinary(t, EnvDistribution, "image registry")
 	requireHarness(t)
 	if err := ensureBridge(); err != nil {
 		t.Fatal(err)

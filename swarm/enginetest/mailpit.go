@@ -48,13 +48,7 @@ func StartMailpitWithLogin(t testing.TB, user, password string) *Mailpit {
 
 func startMailpit(t testing.TB, users string) *Mailpit {
 	t.Helper()
-	bin := os.Getenv(EnvMailpit)
-	if bin == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no mail server (%s unset) under CI", EnvMailpit)
-		}
-		t.Skip("no mail server: run the tests with the test command (go run ./cmd/testenv)")
-	}
+	bin := toolBinary(t, EnvMailpit, "mail server")
 	m := &Mailpit{SMTPHost: "127.0.0.1", SMTPPort: freePort(t)}
 	m.name, m.wait = "mailpit", 15*time.Second
 	m.addr = net.JoinHostPort(m.SMTPHost, strconv.Itoa(m.SMTPPort))
@@ -97,4 +91,18 @@ func freePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// toolBinary is the path of a server the test command built (named by env); without it
+// the test is skipped, or fails under CI, where the test command always builds it.
+func toolBinary(t testing.TB, env, what string) string {
+	t.Helper()
+	bin := os.Getenv(env)
+	if bin == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("no %s (%s unset) under CI", what, env)
+		}
+		t.Skip("no " + what + ": run the tests with the test command (go run ./cmd/testenv)")
+	}
+	return bin
 }

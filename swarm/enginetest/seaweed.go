@@ -34,13 +34,7 @@ type S3 struct {
 // StartS3 starts an S3 server on free local ports, stopped when the test ends.
 func StartS3(t testing.TB) *S3 {
 	t.Helper()
-	bin := os.Getenv(EnvSeaweed)
-	if bin == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("no S3 server (%s unset) under CI", EnvSeaweed)
-		}
-		t.Skip("no S3 server: run the tests with the test command (go run ./cmd/testenv)")
-	}
+	bin := toolBinary(t, EnvSeaweed, "S3 server")
 	s := &S3{AccessKey: "berthtest", SecretKey: "berth-test-secret-key", Dir: t.TempDir(), port: freePort(t)}
 	s.Endpoint = fmt.Sprintf("http://127.0.0.1:%d", s.port)
 	conf := map[string]any{"identities": []map[string]any{{

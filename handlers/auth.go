@@ -81,6 +81,7 @@ func (h *Handlers) LoginPage(c echo.Context) error {
 	} else if n == 0 {
 		f.Notice = "Berth has no users yet: open the one-time setup link from Berth's log, or run `berth user add`."
 	}
+	h.loginSSO(c.Request().Context(), &f)
 	return h.render(c, http.StatusOK, h.page(c, "Sign in", ""), views.Login(h.page(c, "Sign in", ""), f))
 }
 
@@ -90,6 +91,7 @@ func (h *Handlers) Login(c echo.Context) error {
 	f := parseLoginForm(c)
 	refuse := func(status int, msg string) error {
 		f.Error = msg
+		h.loginSSO(ctx, &f.LoginForm)
 		p := h.page(c, "Sign in", "")
 		return h.render(c, status, p, views.Login(p, f.LoginForm))
 	}
@@ -114,6 +116,10 @@ func (h *Handlers) Login(c echo.Context) error {
 	if u.Disabled {
 		h.auditAs(c, u.Username, string(u.Role), "auth.login", "user:"+u.Username, "denied: account disabled", "")
 		return refuse(http.StatusForbidden, "This account is disabled. Ask an admin to enable it.")
+	}
+	if set, err := h.ssoSettings(ctx); err == nil && set.Enabled() && set.LocalAdminsOnly && u.Role != store.RoleAdmin {
+		h.auditAs(c, u.Username, string(u.Role), "auth.login", "user:"+u.Username, "denied: local sign-in is for admins only", "")
+		return refuse(http.StatusForbidden, "Sign in with "+set.Name+": local passwords are for admins only.")
 	}
 	if u.TOTPEnabled {
 		f.NeedOTP = true
@@ -170,6 +176,7 @@ func (h *Handlers) startSession(c echo.Context, u store.User) error {
 	h.sessions.Put(ctx, sessEpoch, u.SessionEpoch)
 	h.sessions.Put(ctx, sessCSRF, randomToken())
 	h.sessions.Put(ctx, sessSeen, time.Now().Unix())
+	h.sessions.Put(ctx, sessStarted, time.Now().Unix())
 	c.Set(ctxUser, &u)
 	return nil
 }

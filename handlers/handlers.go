@@ -73,8 +73,12 @@ type Handlers struct {
 	alertCount *openAlertCount
 	backups    Backups
 	cfg        Config
-	prom       *promMetrics // Prometheus's registry and the request counters
-	checks     imageChecks  // each service's last image-update check
+	prom       *promMetrics  // Prometheus's registry and the request counters
+	checks     imageChecks   // each service's last image-update check
+	sso        ssoCache      // the identity provider's settings
+	providers  providerCache // the identity provider's discovery
+	// ssoClock is the time ID tokens are checked against (nil: the clock); tests move it.
+	ssoClock func() time.Time
 	// jsonRoutes are the routes that answer JSON ("METHOD /pattern"), errors included.
 	jsonRoutes map[string]bool
 }

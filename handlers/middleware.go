@@ -75,7 +75,7 @@ func (h *Handlers) loadUser(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		u, err := h.store.User(ctx, id)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || u.SessionEpoch != h.sessions.GetInt64(ctx, sessEpoch) || h.idleSession(c, time.Now()))) {
+		if errors.Is(err, store.ErrNotFound) || (err == nil && (u.Disabled || u.SessionEpoch != h.sessions.GetInt64(ctx, sessEpoch) || h.idleSession(c, time.Now()) || h.ssoSessionOver(c, u))) {
 			if err := h.sessions.Destroy(ctx); err != nil {
 				return err
 			}
@@ -188,7 +188,7 @@ func signInRedirect(c echo.Context) error {
 func (h *Handlers) enforce2FA(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		u := currentUser(c)
-		if u == nil || u.TOTPEnabled {
+		if u == nil || u.TOTPEnabled || u.SSO { // the provider's own policy applies to its users
 			return next(c)
 		}
 		required, err := h.store.Require2FA(c.Request().Context())

@@ -55,6 +55,8 @@ func (h *Handlers) Routes() []Route {
 		ui(http.MethodGet, "/healthz", anyone, h.Healthz),
 		ui(http.MethodGet, "/login", anyone, h.LoginPage),
 		ui(http.MethodPost, "/login", anyone, h.Login),
+		ui(http.MethodGet, "/auth/sso", anyone, h.SSOStart),
+		ui(http.MethodGet, "/auth/sso/callback", anyone, h.SSOCallback),
 		early(ui(http.MethodPost, "/logout", viewer, h.Logout)),
 		ui(http.MethodGet, "/setup", anyone, h.SetupPage),
 		ui(http.MethodPost, "/setup", anyone, h.Setup),
@@ -83,6 +85,9 @@ func (h *Handlers) Routes() []Route {
 
 		ui(http.MethodGet, "/settings", admin, h.SettingsPage),
 		ui(http.MethodPost, "/settings", admin, h.SaveSettings),
+		ui(http.MethodGet, "/settings/sso", admin, h.SSOPage),
+		ui(http.MethodPost, "/settings/sso", admin, h.SaveSSO),
+		ui(http.MethodPost, "/settings/sso/recheck", admin, h.RecheckSSO),
 
 		ui(http.MethodGet, "/recordings", admin, h.RecordingsPage),
 		ui(http.MethodGet, "/recordings/:id", admin, h.ReplayPage),

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -39,7 +40,7 @@ func (h *Handlers) teamModel(c echo.Context) (views.Team, error) {
 	for _, u := range users {
 		t.Members = append(t.Members, views.TeamMember{
 			ID: u.ID, Username: u.Username, Role: string(u.Role), Disabled: u.Disabled,
-			TOTPEnabled: u.TOTPEnabled, CreatedAt: views.FormatTime(u.CreatedAt), IsSelf: u.ID == me.ID,
+			TOTPEnabled: u.TOTPEnabled, SSO: u.SSO, CreatedAt: views.FormatTime(u.CreatedAt), IsSelf: u.ID == me.ID,
 		})
 	}
 	return t, nil
@@ -110,6 +111,12 @@ func (h *Handlers) ChangeRole(c echo.Context) error {
 	if role == u.Role {
 		return h.redirectNotice(c, "/team", u.Username+" already is "+string(role)+".")
 	}
+	if u.SSO {
+		return echo.NewHTTPError(http.StatusConflict, u.Username+"'s role follows their groups at the identity provider: change them there (or the group mapping in Settings).")
+	}
+	if role != store.RoleAdmin && h.lastLocalAdmin(c.Request().Context(), u) {
+		return echo.NewHTTPError(http.StatusConflict, u.Username+" is the last local admin: keep one, the way in when the identity provider is down.")
+	}
 	if err := h.store.SetRole(c.Request().Context(), u.ID, role); err != nil {
 		return err
 	}
@@ -125,6 +132,9 @@ func (h *Handlers) SetDisabled(c echo.Context) error {
 	}
 	disabled := c.FormValue("disabled") == "true"
 	if disabled {
+		if h.lastLocalAdmin(c.Request().Context(), u) {
+			return echo.NewHTTPError(http.StatusConflict, u.Username+" is the last local admin: keep one, the way in when the identity provider is down.")
+		}
 		if ok, err := h.askFirst(c, "Disable "+u.Username+"? Their sessions end at once.", "/team"); !ok {
 			return err
 		}
@@ -190,4 +200,25 @@ func (h *Handlers) ResetTwoFactor(c echo.Context) error {
 	}
 	h.audit(c, "user.2fa_reset", "user:"+u.Username, "ok", fmt.Sprintf("sessions ended, %d API tokens revoked", revoked))
 	return h.redirectNotice(c, "/team", fmt.Sprintf("Two-factor authentication of %s was reset; their sessions have ended and %d API tokens were revoked.", u.Username, revoked))
+}
+
+// lastLocalAdmin says whether u is the only enabled admin with a local password while
+// single sign-on is on (the one way in when the provider is down).
+func (h *Handlers) lastLocalAdmin(ctx context.Context, u store.User) bool {
+	if u.SSO || u.Role != store.RoleAdmin || u.Disabled {
+		return false
+	}
+	if set, err := h.ssoSettings(ctx); err != nil || !set.Enabled() {
+		return false
+	}
+	users, err := h.store.Users(ctx)
+	if err != nil {
+		return true // unknown: keep them
+	}
+	for _, o := range users {
+		if o.ID != u.ID && !o.SSO && !o.Disabled && o.Role == store.RoleAdmin {
+			return false
+		}
+	}
+	return true
 }

@@ -250,6 +250,11 @@ var migrations = []string{
 		via TEXT NOT NULL,
 		asked_at TEXT NOT NULL
 	);`,
+	// 12: team members who sign in through the identity provider: its issuer and their subject there
+	// (no password of Berth's), and the refresh token of their last sign-in, sealed, for re-checks.
+	`ALTER TABLE users ADD COLUMN sso_subject TEXT;
+	ALTER TABLE users ADD COLUMN sso_refresh BLOB;
+	CREATE UNIQUE INDEX users_sso_subject ON users (sso_subject) WHERE sso_subject IS NOT NULL;`,
 }
 
 // migrate applies the migrations the schema_version table does not record yet.

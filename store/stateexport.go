@@ -16,11 +16,12 @@ type UserExport struct {
 	Disabled     bool   `json:"disabled"`
 	PasswordHash string `json:"-"`
 	TOTPSecret   []byte `json:"-"`
+	SSOSubject   string `json:"sso_subject,omitempty"` // a provider user (no password here)
 }
 
 // ExportUsers returns every member for a snapshot.
 func (s *Store) ExportUsers(ctx context.Context) ([]UserExport, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, username, role, disabled, password_hash, totp_secret FROM users ORDER BY username`)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, username, role, disabled, password_hash, totp_secret, COALESCE(sso_subject, '') FROM users ORDER BY username`)
 	if err != nil {
 		return nil, fmt.Errorf("export users: %w", err)
 	}
@@ -30,7 +31,7 @@ func (s *Store) ExportUsers(ctx context.Context) ([]UserExport, error) {
 		var u UserExport
 		var id int64
 		var sealed []byte
-		if err := rows.Scan(&id, &u.Username, &u.Role, &u.Disabled, &u.PasswordHash, &sealed); err != nil {
+		if err := rows.Scan(&id, &u.Username, &u.Role, &u.Disabled, &u.PasswordHash, &sealed, &u.SSOSubject); err != nil {
 			return nil, fmt.Errorf("export users: %w", err)
 		}
 		if sealed != nil {
@@ -46,13 +47,17 @@ func (s *Store) ExportUsers(ctx context.Context) ([]UserExport, error) {
 // ImportUser adds a member from a snapshot (their password and two-factor as they
 // were); ErrUsernameTaken when a member of that name exists here.
 func (s *Store) ImportUser(ctx context.Context, u UserExport) error {
-	if ValidateUsername(u.Username) != "" || !u.Role.Valid() || !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
+	if ValidateUsername(u.Username) != "" || !u.Role.Valid() || (u.SSOSubject == "" && !strings.HasPrefix(u.PasswordHash, "$argon2id$")) {
 		return fmt.Errorf("import user %q: not a valid member record", u.Username)
+	}
+	var subject any
+	if u.SSOSubject != "" {
+		subject, u.PasswordHash = u.SSOSubject, ""
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		now := formatTime(s.now())
-		res, err := tx.ExecContext(ctx, `INSERT INTO users (username, password_hash, role, disabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			u.Username, u.PasswordHash, u.Role, u.Disabled, now, now)
+		res, err := tx.ExecContext(ctx, `INSERT INTO users (username, password_hash, role, disabled, sso_subject, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			u.Username, u.PasswordHash, u.Role, u.Disabled, subject, now, now)
 		if err != nil {
 			if strings.Contains(err.Error(), "UNIQUE") {
 				return ErrUsernameTaken

@@ -48,6 +48,7 @@ type User struct {
 	Disabled     bool
 	SessionEpoch int64
 	TOTPEnabled  bool
+	SSO          bool // signs in through the identity provider (no password of Berth's)
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
@@ -89,12 +90,12 @@ func ValidatePassword(username, password string) string {
 	return ""
 }
 
-const userColumns = `id, username, role, disabled, session_epoch, totp_secret IS NOT NULL, created_at, updated_at`
+const userColumns = `id, username, role, disabled, session_epoch, totp_secret IS NOT NULL, sso_subject IS NOT NULL, created_at, updated_at`
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var created, updated string
-	err := row.Scan(&u.ID, &u.Username, &u.Role, &u.Disabled, &u.SessionEpoch, &u.TOTPEnabled, &created, &updated)
+	err := row.Scan(&u.ID, &u.Username, &u.Role, &u.Disabled, &u.SessionEpoch, &u.TOTPEnabled, &u.SSO, &created, &updated)
 	u.CreatedAt, u.UpdatedAt = parseTime(created), parseTime(updated)
 	return u, err
 }
@@ -186,8 +187,8 @@ var ErrBadCredentials = errors.New("wrong username or password")
 func (s *Store) CheckPassword(ctx context.Context, username, password string) (User, error) {
 	var id int64
 	var hash string
-	err := s.db.QueryRowContext(ctx, `SELECT id, password_hash FROM users WHERE username = ?`, username).Scan(&id, &hash)
-	if errors.Is(err, sql.ErrNoRows) {
+	err := s.db.QueryRowContext(ctx, `SELECT id, password_hash FROM users WHERE username = ? AND sso_subject IS NULL`, username).Scan(&id, &hash)
+	if errors.Is(err, sql.ErrNoRows) { // unknown, or a provider's user: neither has a password here
 		// Spend the same time as a real check so response times do not reveal usernames.
 		if _, err := verifyPassword(ctx, dummyHash(), password); err != nil {
 			return User{}, err
@@ -210,6 +211,9 @@ func (s *Store) SetPassword(ctx context.Context, id int64, password string) erro
 	u, err := s.User(ctx, id)
 	if err != nil {
 		return err
+	}
+	if u.SSO {
+		return errors.New(u.Username + " signs in through the identity provider and has no password here.")
 	}
 	if msg := ValidatePassword(u.Username, password); msg != "" {
 		return errors.New(msg)

@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -159,3 +160,6 @@ func Cores(c float64) string {
 	}
 	return strconv.FormatFloat(c, 'f', 2, 64) + " cores"
 }
+
+// urlQueryEscape escapes a value for a URL's query.
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +16,11 @@ import (
 // buildOnce builds a Go program from the module proxy into the cache, once: module is
 // the go.mod of a small module that requires it, pkg the package to build.
 func buildOnce(ctx context.Context, name, version, module, pkg string) (string, error) {
+	return buildFilesOnce(ctx, name, version, map[string][]byte{"go.mod": []byte(module)}, pkg)
+}
+
+// buildFilesOnce is buildOnce for a small module given as its files (go.mod among them).
+func buildFilesOnce(ctx context.Context, name, version string, files map[string][]byte, pkg string) (string, error) {
 	bin := filepath.Join(traefikCache, name+"-"+version)
 	if st, err := os.Stat(bin); err == nil && st.Size() > 0 {
 		return bin, nil
@@ -26,8 +33,10 @@ func buildOnce(ctx context.Context, name, version, module, pkg string) (string, 
 		return "", err
 	}
 	defer os.RemoveAll(dir)
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(module), 0o644); err != nil {
-		return "", err
+	for file, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, file), data, 0o644); err != nil {
+			return "", err
+		}
 	}
 	fmt.Printf("testenv: building %s %s for the tests (cached in %s)\n", name, version, traefikCache)
 	start := time.Now()
@@ -52,7 +61,7 @@ func ensureTools(ctx context.Context) ([]string, error) {
 	for _, tool := range []struct {
 		name  string
 		build func(context.Context) (string, error)
-	}{{enginetest.EnvTraefik, ensureTraefik}, {enginetest.EnvMailpit, ensureMailpit}, {enginetest.EnvSeaweed, ensureSeaweed}, {enginetest.EnvDistribution, ensureDistribution}} {
+	}{{enginetest.EnvTraefik, ensureTraefik}, {enginetest.EnvMailpit, ensureMailpit}, {enginetest.EnvSeaweed, ensureSeaweed}, {enginetest.EnvDistribution, ensureDistribution}, {enginetest.EnvOIDC, ensureOIDCProvider}} {
 		path, err := tool.build(ctx)
 		if err != nil {
 			return nil, err
@@ -80,4 +89,22 @@ func ensureSeaweed(ctx context.Context) (string, error) {
 func ensureDistribution(ctx context.Context) (string, error) {
 	return buildOnce(ctx, "registry", enginetest.DistributionVersion, "module berth-registry-build\n\ngo 1.25.0\n\nrequire github.com/distribution/distribution/v3 "+enginetest.DistributionVersion+"\n",
 		"github.com/distribution/distribution/v3/cmd/registry")
+}
+
+// oidcProviderDir holds the OpenID provider the single sign-on tests sign in through (its own module).
+const oidcProviderDir = "swarm/enginetest/oidcprovider"
+
+// ensureOIDCProvider builds the OpenID provider from its module's files, again whenever they change.
+func ensureOIDCProvider(ctx context.Context) (string, error) {
+	files := map[string][]byte{}
+	sum := sha256.New()
+	for _, f := range []string{"go.mod", "go.sum", "main.go"} {
+		data, err := os.ReadFile(filepath.Join(oidcProviderDir, f))
+		if err != nil {
+			return "", err
+		}
+		files[f] = data
+		sum.Write(data)
+	}
+	return buildFilesOnce(ctx, "oidcprovider", hex.EncodeToString(sum.Sum(nil))[:12], files, ".")
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -77,8 +78,8 @@ type Handlers struct {
 	checks     imageChecks   // each service's last image-update check
 	sso        ssoCache      // the identity provider's settings
 	providers  providerCache // the identity provider's discovery
-	// ssoClock is the time ID tokens are checked against (nil: the clock); tests move it.
-	ssoClock func() time.Time
+	// ssoSkew moves the time provider sign-ins are judged at (ID tokens' expiry, the longest session); tests set it.
+	ssoSkew atomic.Int64
 	// jsonRoutes are the routes that answer JSON ("METHOD /pattern"), errors included.
 	jsonRoutes map[string]bool
 }

@@ -163,11 +163,7 @@ func (h *Handlers) ssoVerify(ctx context.Context, set store.SSOSettings, p *oidc
 	if raw == "" {
 		return ssoIdentity{}, errors.New("it sent no ID token")
 	}
-	now := time.Now
-	if h.ssoClock != nil {
-		now = h.ssoClock
-	}
-	idt, err := p.Verifier(&oidc.Config{ClientID: set.ClientID, Now: now}).Verify(ctx, raw)
+	idt, err := p.Verifier(&oidc.Config{ClientID: set.ClientID, Now: h.ssoTime}).Verify(ctx, raw)
 	if err != nil {
 		return ssoIdentity{}, err
 	}

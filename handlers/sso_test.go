@@ -203,6 +203,28 @@ func TestTeamMembersSignInThroughTheProviderWithTheRoleTheirGroupGives(t *testin
 		}
 	})
 
+	step(t, "a provider user's session ends after the longest session the settings allow", func(t *testing.T) {
+		cl := noFollow(t)
+		code, state := ssoHTTPCode(t, cl, startAtBerth(t, cl, s.URL), alice.Username, alice.Password)
+		if status, _ := callBack(t, cl, s.URL, code, state); status != http.StatusSeeOther || !signedInAt(t, cl, s.URL) {
+			t.Fatalf("sign-in: %d", status)
+		}
+		s.handler.ssoSkew.Store(int64(7 * time.Hour))
+		still := signedInAt(t, cl, s.URL)
+		s.handler.ssoSkew.Store(int64(9 * time.Hour))
+		over := !signedInAt(t, cl, s.URL)
+		s.handler.ssoSkew.Store(0)
+		if !still || !over {
+			t.Errorf("8-hour sessions: at 7 h signed in %v, at 9 h ended %v", still, over)
+		}
+		if signedInAt(t, cl, s.URL) {
+			t.Error("the ended session came back")
+		}
+		if !admin.signedIn() {
+			t.Error("the local admin's session ended with it")
+		}
+	})
+
 	step(t, "an admin from the provider cannot take away the last local admin, nor set a provider user's role by hand", func(t *testing.T) {
 		alice.Groups = []string{"berth-admins"}
 		prov.SetUsers(t, alice, bob, carol)
@@ -288,13 +310,13 @@ func TestTeamMembersSignInThroughTheProviderWithTheRoleTheirGroupGives(t *testin
 		} {
 			prov.Tamper(tc.tamper)
 			if tc.clock != 0 {
-				s.handler.ssoClock = func() time.Time { return time.Now().Add(tc.clock) }
+				s.handler.ssoSkew.Store(int64(tc.clock))
 			}
 			cl := noFollow(t)
 			code, state := ssoHTTPCode(t, cl, startAtBerth(t, cl, s.URL), bob.Username, bob.Password)
 			status, body := callBack(t, cl, s.URL, code, state)
 			prov.Tamper(nil)
-			s.handler.ssoClock = nil
+			s.handler.ssoSkew.Store(0)
 			if msg := between(body, `id="login-error"`, `</div>`); status != http.StatusUnauthorized || !strings.Contains(msg, "did not check out") || !strings.Contains(msg, tc.says) {
 				t.Errorf("%s: %d %s", tc.name, status, truncate(msg, 300))
 			}

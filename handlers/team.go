@@ -142,11 +142,18 @@ func (h *Handlers) SetDisabled(c echo.Context) error {
 	if err := h.store.SetDisabled(c.Request().Context(), u.ID, disabled); err != nil {
 		return err
 	}
-	action, notice := "user.enable", u.Username+" is enabled again."
+	action, notice, detail := "user.enable", u.Username+" is enabled again.", ""
 	if disabled {
 		action, notice = "user.disable", u.Username+" is disabled; their sessions have ended."
 	}
-	h.audit(c, action, "user:"+u.Username, "ok", "")
+	if disabled && u.SSO { // a provider user's tokens go with the account, as when a re-check disables them
+		n, err := h.store.RevokeAllAPITokens(c.Request().Context(), u.ID)
+		if err != nil {
+			return err
+		}
+		notice, detail = u.Username+" is disabled; their sessions have ended and their API tokens are revoked.", fmt.Sprintf("%d API tokens revoked", n)
+	}
+	h.audit(c, action, "user:"+u.Username, "ok", detail)
 	return h.redirectNotice(c, "/team", notice)
 }
 

@@ -19,7 +19,7 @@ type SSOSettings struct {
 	Name            string          `json:"name"` // on the sign-in button: "Sign in with <Name>"
 	Issuer          string          `json:"issuer"`
 	ClientID        string          `json:"client_id"`
-	ClientSecret    string          `json:"-"` // sealed at rest, never shown
+	ClientSecret    string          `json:"-"`            // sealed at rest, never shown
 	Scopes          []string        `json:"scopes"`       // asked besides openid
 	GroupsClaim     string          `json:"groups_claim"` // the claim that lists the user's groups
 	Roles           map[string]Role `json:"roles"`        // group → role; the highest of a user's groups counts

@@ -75,6 +75,7 @@ func agentSocketLink(t testing.TB, n *enginetest.Node) {
 	if err := os.Symlink(n.Socket, link); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { os.Remove(link) })
 }
 
 // portalKeys returns the agent keys the server keeps sealed in its store (made on first use).

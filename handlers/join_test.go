@@ -122,6 +122,9 @@ func TestAdminAddsANodeWithTheShownCommandRotatesTheTokenAndRemovesTheNodeOnceIt
 		if after := must(fcli.ImageList(ctx, image.ListOptions{})).value(t); len(after) != len(before) {
 			t.Errorf("the node's images changed: %d before, %d after", len(before), len(after))
 		}
+		if row := between(admin.get("/nodes").Body, `<tr id="node-`+hostname+`">`, `</tr>`); !strings.Contains(row, `class="remove-node-link"`) {
+			t.Errorf("the Nodes list offers no removal of the node that left: %s", row)
+		}
 		// Called off, the node stays though it is down; removed from its page, it goes at once.
 		if p := admin.post("/nodes/"+hostname+"/remove/cancel", nil); p.Status != http.StatusSeeOther {
 			t.Fatalf("call the removal off: %d %s", p.Status, truncate(p.Body, 300))

@@ -62,7 +62,7 @@ func (h *Handlers) nodeRowsAndAgents(c echo.Context) ([]views.NodeRow, views.Age
 	pending := h.pendingRemovals(ctx)
 	for _, n := range nodes {
 		r := nodeRow(n)
-		r.Removal = removalText(pending, n.ID)
+		r.Removal, r.CanRemove = removalText(pending, n.ID), n.Status == "down" && isAdmin(c)
 		r.Agent = "missing"
 		if a, ok := agents[n.ID]; ok {
 			r.Agent = a.State

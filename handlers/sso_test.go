@@ -371,6 +371,44 @@ func TestTeamMembersSignInThroughTheProviderWithTheRoleTheirGroupGives(t *testin
 		}
 	})
 
+	step(t, "the settings' refusals: local passwords for admins only, no account made for someone new, and no Berth two-factor for provider users", func(t *testing.T) {
+		s.addUser("localop", store.RoleOperator)
+		admin.get("/settings/sso")
+		if p := admin.post("/settings/sso", url.Values{"name": {"Acme login"}, "issuer": {prov.Issuer}, "client_id": {prov.ClientID},
+			"scopes": {"profile email groups offline_access"}, "groups_claim": {"groups"}, "roles": {"platform = operator\nauditors = viewer\nberth-admins = admin"},
+			"local_admins_only": {"true"}, "max_hours": {"8"}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("save: %d %s", p.Status, truncate(p.Body, 300))
+		}
+		if p := s.client().tryLogin("localop", testPassword, ""); p.Status != http.StatusForbidden || !strings.Contains(p.Body, "local passwords are for admins only") {
+			t.Errorf("a local operator with local sign-in for admins only: %d %s", p.Status, truncate(between(p.Body, `id="login-error"`, `</div>`), 200))
+		}
+		dave := enginetest.OIDCUser{ID: "u-dave", Username: "dave", Password: "dave-pass-6y2", Email: "dave@example.com", Groups: []string{"platform"}}
+		prov.SetUsers(t, alice, carol, dave)
+		cl := noFollow(t)
+		code, state := ssoHTTPCode(t, cl, startAtBerth(t, cl, s.URL), dave.Username, dave.Password)
+		if status, body := callBack(t, cl, s.URL, code, state); status != http.StatusForbidden || !strings.Contains(body, "no Berth account yet") {
+			t.Errorf("someone new without account creation: %d %s", status, truncate(between(body, `id="login-error"`, `</div>`), 200))
+		}
+		if _, err := s.Store.UserByName(ctx, "dave"); err == nil {
+			t.Error("an account was made for dave")
+		}
+		// alice (an admin through the provider, no Berth two-factor) reaches her pages though two-factor is required.
+		if err := s.Store.SetSetting(ctx, store.SettingRequire2FA, "true"); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Store.SetSetting(ctx, store.SettingRequire2FA, "false")
+		cl = noFollow(t)
+		code, state = ssoHTTPCode(t, cl, startAtBerth(t, cl, s.URL), alice.Username, alice.Password)
+		if status, _ := callBack(t, cl, s.URL, code, state); status != http.StatusSeeOther {
+			t.Fatalf("alice: %d", status)
+		}
+		res := must(cl.Get(s.URL + "/services")).value(t)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("alice with two-factor required: %d to %s", res.StatusCode, res.Header.Get("Location"))
+		}
+	})
+
 	step(t, "with the provider down the sign-in page says so and local sign-in still works", func(t *testing.T) {
 		prov.Stop()
 		s.handler.providers.forget()

@@ -57,16 +57,12 @@ func (s *Store) SSO(ctx context.Context) (SSOSettings, error) {
 	if err := json.Unmarshal([]byte(raw), &st); err != nil {
 		return SSOSettings{}, fmt.Errorf("read the identity provider's settings: %w", err)
 	}
-	if st.Secret != "" {
-		sealed, err := base64.StdEncoding.DecodeString(st.Secret)
-		if err != nil {
-			return SSOSettings{}, fmt.Errorf("read the identity provider's client secret: %w", err)
+	// A secret sealed under another master key (settings restored from another Berth's snapshot)
+	// reads as none: the settings page then asks for it again.
+	if sealed, err := base64.StdEncoding.DecodeString(st.Secret); err == nil && len(sealed) > 0 {
+		if secret, err := s.keys.Open(sealed, settingSSO); err == nil {
+			st.ClientSecret = string(secret)
 		}
-		secret, err := s.keys.Open(sealed, settingSSO)
-		if err != nil {
-			return SSOSettings{}, fmt.Errorf("open the identity provider's client secret: %w", err)
-		}
-		st.ClientSecret = string(secret)
 	}
 	return st.SSOSettings, nil
 }

@@ -131,8 +131,8 @@ func (h *Handlers) checkAllImages(ctx context.Context) {
 	h.engine.Announce(swarm.Change{Kind: "service"})
 }
 
-// RunImageChecks checks every service's tag a minute after start, then every Config.ImageCheckEvery (an hour unless set).
-func (h *Handlers) RunImageChecks(ctx context.Context) {
+// runImageChecks checks every service's tag a minute after start, then every Config.ImageCheckEvery (an hour unless set).
+func (h *Handlers) runImageChecks(ctx context.Context) {
 	every := h.cfg.ImageCheckEvery
 	if every <= 0 {
 		every = time.Hour

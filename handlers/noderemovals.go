@@ -120,5 +120,5 @@ func (h *Handlers) runNodeRemovals(ctx context.Context) {
 // RunBackground runs the handlers' own background work until ctx ends: image checks and pending node removals.
 func (h *Handlers) RunBackground(ctx context.Context) {
 	go h.runNodeRemovals(ctx)
-	h.RunImageChecks(ctx)
+	h.runImageChecks(ctx)
 }

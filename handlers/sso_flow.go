@@ -131,8 +131,11 @@ func (h *Handlers) SSOCallback(c echo.Context) error {
 		return h.ssoRefuse(c, http.StatusUnauthorized, "", "The identity provider did not sign you in: "+orText(c.QueryParam("error_description"), e)+".")
 	}
 	set, p, cfg, err := h.ssoClient(ctx, c)
-	if err != nil || !set.Enabled() {
-		return h.ssoRefuse(c, http.StatusServiceUnavailable, "", "Single sign-on is not available: "+fmt.Sprint(err))
+	if err == nil && !set.Enabled() {
+		err = errors.New("it was turned off")
+	}
+	if err != nil {
+		return h.ssoRefuse(c, http.StatusServiceUnavailable, "", "Single sign-on is not available: "+err.Error()+".")
 	}
 	tok, err := cfg.Exchange(ctx, c.QueryParam("code"), oauth2.VerifierOption(verifier))
 	if err != nil {

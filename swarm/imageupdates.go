@@ -48,13 +48,17 @@ func (e *Engine) RunningDigests(ctx context.Context, s Service) ([]string, error
 		return nil, err
 	}
 	var out []string
+	nodes := map[string]*Engine{} // one agent lookup per node, however many tasks run there
 	for _, t := range s.Tasks {
 		if t.State != string(dswarm.TaskStateRunning) || t.ContainerID == "" {
 			continue
 		}
-		on, err := e.OnNode(ctx, t.NodeID, agent.Grant{Action: agent.ActImages})
-		if err != nil {
-			return nil, err
+		on, ok := nodes[t.NodeID]
+		if !ok {
+			if on, err = e.OnNode(ctx, t.NodeID, agent.Grant{Action: agent.ActImages}); err != nil {
+				return nil, err
+			}
+			nodes[t.NodeID] = on
 		}
 		list, err := on.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("id", t.ContainerID))})
 		if err != nil || len(list) == 0 {

@@ -259,7 +259,7 @@ func TestAStoppedWorkerShowsDownAndComesBack(t *testing.T) {
 	stopped := time.Now()
 	worker.Stop()
 	eventually(t, 60*time.Second, worker.Hostname+" shown as down", func() string {
-		if row := rowOf(s.op.get("/nodes/live").Body, worker.Hostname); !strings.Contains(row, `status state-warn">down`) {
+		if row := rowOf(s.op.get("/nodes/live").Body, worker.Hostname); !strings.Contains(row, `status state-warn"><span class="node-status">down<`) {
 			return row
 		}
 		return ""
@@ -280,7 +280,7 @@ func TestAStoppedWorkerShowsDownAndComesBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 60*time.Second, worker.Hostname+" ready again", func() string {
-		if row := rowOf(s.op.get("/nodes/live").Body, worker.Hostname); !strings.Contains(row, `status state-ok">ready`) {
+		if row := rowOf(s.op.get("/nodes/live").Body, worker.Hostname); !strings.Contains(row, `status state-ok"><span class="node-status">ready<`) {
 			return row
 		}
 		return ""

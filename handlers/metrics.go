@@ -29,7 +29,7 @@ type promMetrics struct {
 	latency  *prometheus.HistogramVec
 }
 
-// newMetrics registers Berth's own families; the swarm's are read at each scrape by h.Collect.
+// newMetrics registers Berth's own families; the swarm's are read at each scrape by swarmCollector.
 func newMetrics(h *Handlers) *promMetrics {
 	m := &promMetrics{
 		registry: prometheus.NewRegistry(),
@@ -55,8 +55,8 @@ func (h *Handlers) measure(next echo.HandlerFunc) echo.HandlerFunc {
 			route = "unmatched"
 		}
 		code := c.Response().Status
-		if he, ok := err.(*echo.HTTPError); ok && !c.Response().Committed {
-			code = he.Code
+		if err != nil && !c.Response().Committed {
+			code, _ = errorStatus(err) // what the error handler will answer
 		}
 		h.prom.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(code)).Inc()
 		h.prom.latency.WithLabelValues(route, c.Request().Method).Observe(time.Since(start).Seconds())

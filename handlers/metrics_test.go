@@ -79,6 +79,7 @@ func TestMetricsParseAndCarryBerthsFamilies(t *testing.T) {
 	for range 3 {
 		s.mustAPI(t, token, http.MethodGet, "/api/v1/services/"+name, nil, http.StatusOK)
 	}
+	s.mustAPI(t, token, http.MethodGet, "/api/v1/services/"+name+"-missing", nil, http.StatusNotFound) // the engine's "not found", answered by the error handler
 	var families map[string]*dto.MetricFamily
 	waitFor(t, 30*time.Second, "both tasks running in the metrics", func() bool {
 		families = scrape(t, s.testServer, token)
@@ -93,6 +94,9 @@ func TestMetricsParseAndCarryBerthsFamilies(t *testing.T) {
 	}
 	if n, _ := series(families["berth_http_requests_total"], map[string]string{"route": "/api/v1/services/:name", "method": "GET", "code": "200"}); n < 3 {
 		t.Errorf("the service reads counted by route: %v", n)
+	}
+	if n, _ := series(families["berth_http_requests_total"], map[string]string{"route": "/api/v1/services/:name", "method": "GET", "code": "404"}); n != 1 {
+		t.Errorf("the read of a missing service counted as 404: %v", n)
 	}
 	if n, _ := series(families["berth_http_requests_total"], map[string]string{"route": "/metrics", "code": "401"}); n != 1 {
 		t.Errorf("the refused scrape counted: %v", n)
